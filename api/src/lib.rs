@@ -1,0 +1,57 @@
+//! The HTTP API. `router` builds the whole axum app from [`AppState`]; the
+//! binary only parses config, connects services and serves.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use vod_core::Services;
+
+pub mod cli;
+pub mod error;
+mod metrics_layer;
+mod routes;
+
+pub use error::ApiError;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Arc<Services>,
+    pub metrics: PrometheusHandle,
+    pub readiness_timeout: Duration,
+}
+
+pub fn router(state: AppState) -> Router {
+    routes::router()
+        .layer(axum::middleware::from_fn(metrics_layer::track))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |req: &axum::http::Request<_>| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
+                },
+            ),
+        )
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
+            tower_http::request_id::MakeRequestUuid,
+        ))
+        .with_state(state)
+}
+
+/// Installs the process-wide Prometheus recorder once and returns its handle.
+pub fn metrics_handle() -> Result<PrometheusHandle, ApiError> {
+    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+    if let Some(h) = HANDLE.get() {
+        return Ok(h.clone());
+    }
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| ApiError::Internal(format!("metrics recorder: {e}")))?;
+    Ok(HANDLE.get_or_init(|| handle).clone())
+}

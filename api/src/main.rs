@@ -1,0 +1,75 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use vod_api::cli::{Cli, Command, ServeArgs};
+use vod_api::{AppState, router};
+use vod_core::{Namespace, Services, db, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init(&cli.log);
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(args) => {
+            let t = args.services.connect_timeout();
+            let pool = db::connect(args.services.database_url.expose(), None, 1, t)
+                .await
+                .with_context(|| {
+                    format!("connecting to PostgreSQL at {}", args.services.database_url)
+                })?;
+            db::migrate(&pool).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Config(args) => {
+            println!("{args:#?}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let services = Services::connect(&args.services, &Namespace::default()).await?;
+    if !args.skip_migrations {
+        db::migrate(&services.db).await?;
+    }
+    services.catalog.ensure_indexes().await?;
+    let state = AppState {
+        services: Arc::new(services),
+        metrics: vod_api::metrics_handle()?,
+        readiness_timeout: Duration::from_secs(args.readiness_timeout_secs.max(1)),
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    tracing::info!(addr = %listener.local_addr()?, "vod-api listening");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("vod-api stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}

@@ -1,0 +1,110 @@
+//! PostgreSQL: pool, migrations and the video records (the record of truth).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, migrate::Migrator};
+use uuid::Uuid;
+
+/// Migrations are compiled in, so a deployed binary needs no files next to it.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database query failed: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl DbError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Query(_) => "db.query",
+            Self::Migrate(_) => "db.migrate",
+        }
+    }
+}
+
+/// A pool whose connections use `schema` as their search path, when given.
+/// Tests use their own schema each; production uses the default (`public`).
+pub async fn connect(
+    url: &str,
+    schema: Option<&str>,
+    max_connections: u32,
+    timeout: Duration,
+) -> Result<PgPool, DbError> {
+    let mut options: PgConnectOptions = url.parse()?;
+    if let Some(schema) = schema {
+        options = options.options([("search_path", schema)]);
+    }
+    Ok(PgPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .acquire_timeout(timeout)
+        .connect_with(options)
+        .await?)
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Video {
+    pub id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub status: String,
+    pub source_key: Option<String>,
+    pub source_bytes: Option<i64>,
+    pub output_prefix: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewVideo<'a> {
+    pub id: Uuid,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub tags: &'a [String],
+}
+
+pub async fn insert_video(pool: &PgPool, new: &NewVideo<'_>) -> Result<Video, DbError> {
+    Ok(sqlx::query_as::<_, Video>(
+        "INSERT INTO videos (id, title, description, tags) VALUES ($1, $2, $3, $4) RETURNING *",
+    )
+    .bind(new.id)
+    .bind(new.title)
+    .bind(new.description)
+    .bind(new.tags)
+    .fetch_one(pool)
+    .await?)
+}
+
+pub async fn get_video(pool: &PgPool, id: Uuid) -> Result<Option<Video>, DbError> {
+    Ok(
+        sqlx::query_as::<_, Video>("SELECT * FROM videos WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+pub async fn set_video_status(pool: &PgPool, id: Uuid, status: &str) -> Result<(), DbError> {
+    sqlx::query("UPDATE videos SET status = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(status)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

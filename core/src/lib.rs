@@ -1,0 +1,15 @@
+//! Shared domain types, the typed configuration and the adapters for the
+//! services the API and the workers talk to. No HTTP and no media code here.
+
+pub mod cache;
+pub mod catalog;
+pub mod config;
+pub mod db;
+pub mod secret;
+pub mod services;
+pub mod storage;
+pub mod telemetry;
+
+pub use config::{LogConfig, PlaybackConfig, S3Config, ServicesConfig};
+pub use secret::{Secret, SecretUrl};
+pub use services::{Namespace, Services, StartupError};

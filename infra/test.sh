@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# README command 2: the whole test suite on a fresh Debian 12 machine.
+# Installs and starts the local services (infra/up.sh), then runs
+# cargo fmt --check, clippy with -D warnings and every test against them.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+started=$(date +%s)
+step() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - started ))"; }
+
+step "services"
+bash infra/up.sh
+set -a
+# shellcheck disable=SC1091
+source .state/env
+set +a
+
+for tool in cargo rustfmt cargo-clippy; do
+  command -v "$tool" >/dev/null || { echo "missing $tool: install the Rust toolchain with rustfmt and clippy" >&2; exit 1; }
+done
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --workspace --locked --no-fail-fast
+
+step "done"

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Throughput/quality benchmark: our pipeline vs. the ffmpeg reference doing
+# the same work (single decode, four x264 rungs at veryfast, AAC, HLS VOD).
+#
+#   pipeline/bench/bench.sh [SOURCE] [WORKDIR]
+#
+# Without SOURCE a 30 s 1080p30 clip with stereo audio is generated once
+# (testsrc2 plus temporal noise, so the encoder has real work to do).
+# Prints wall/CPU seconds, speed ×realtime, peak RSS, per-rung PSNR against
+# the source scaled to the rung size, and the throughput ratio.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "$0")" && pwd)"
+WORK="${2:-${TMPDIR:-/tmp}/vod-bench}"
+mkdir -p "$WORK"
+SRC="${1:-$WORK/src1080p30.mp4}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HERE/../../target-pipeline}"
+
+for tool in ffmpeg ffprobe /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
+done
+
+if [[ ! -f "$SRC" ]]; then
+  echo "generating $SRC"
+  ffmpeg -v error -y -f lavfi -i "testsrc2=size=1920x1080:rate=30,noise=alls=3:allf=t" \
+    -f lavfi -i "sine=frequency=440:sample_rate=48000" -t 30 \
+    -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -c:a aac -ac 2 -b:a 192k "$SRC"
+fi
+
+(cd "$HERE/.." && cargo build --release -q -p vod-pipeline --bin vod-transcode)
+BIN="$CARGO_TARGET_DIR/release/vod-transcode"
+DUR="$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$SRC")"
+
+OURS="$WORK/ours"; REF="$WORK/ref"
+rm -rf "$OURS" "$REF"; mkdir -p "$REF"
+
+measure() { # name outfile cmd...
+  local name="$1" out="$2"; shift 2
+  /usr/bin/time -f "%e %U %S %M" -o "$out" "$@" >/dev/null
+}
+
+measure ours "$WORK/ours.time" "$BIN" -q "$SRC" "$OURS"
+measure ref "$WORK/ref.time" ffmpeg -v error -y -i "$SRC" -filter_complex \
+  "[0:v]split=4[a][b][c][d];[a]scale=-2:1080[v0];[b]scale=-2:720[v1];[c]scale=-2:480[v2];[d]scale=-2:360[v3]" \
+  -map '[v0]' -map '[v1]' -map '[v2]' -map '[v3]' -map 0:a -c:v libx264 -preset veryfast -profile:v high \
+  -g 60 -keyint_min 60 -sc_threshold 0 \
+  -b:v:0 5000k -maxrate:v:0 5350k -bufsize:v:0 7500k -b:v:1 2500k -maxrate:v:1 2675k -bufsize:v:1 3750k \
+  -b:v:2 1000k -maxrate:v:2 1070k -bufsize:v:2 1500k -b:v:3 500k -maxrate:v:3 535k -bufsize:v:3 750k \
+  -c:a aac -b:a 128k -ac 2 -f hls -hls_time 6 -hls_playlist_type vod \
+  -hls_segment_filename "$REF/%v/seg_%03d.ts" \
+  -var_stream_map "v:0,agroup:aud v:1,agroup:aud v:2,agroup:aud v:3,agroup:aud a:0,agroup:aud,default:yes" \
+  -master_pl_name master.m3u8 "$REF/%v/index.m3u8"
+
+# PSNR pairs frames by decode order through raw pipes: HLS timestamps carry
+# a muxer offset and 90 kHz rounding that would mis-pair frames by time.
+psnr() { # playlist width height
+  local dir; dir="$(mktemp -d)"
+  mkfifo "$dir/a" "$dir/b"
+  ffmpeg -v error -i "$1" -map 0:v:0 -fps_mode passthrough -f rawvideo -pix_fmt yuv420p -y "$dir/a" &
+  ffmpeg -v error -i "$SRC" -map 0:v:0 -fps_mode passthrough -vf "scale=$2:$3:flags=bicubic" \
+    -f rawvideo -pix_fmt yuv420p -y "$dir/b" &
+  ffmpeg -v info -f rawvideo -pix_fmt yuv420p -s "$2x$3" -r 30 -i "$dir/a" \
+    -f rawvideo -pix_fmt yuv420p -s "$2x$3" -r 30 -i "$dir/b" -lavfi "[0:v][1:v]psnr" -f null - 2>&1 \
+    | grep -o 'average:[0-9.inf]*' | cut -d: -f2
+  wait
+  rm -rf "$dir"
+}
+
+report() { # name timefile
+  read -r wall user sys rss < "$2"
+  local cpu speed
+  cpu="$(echo "$user + $sys" | bc -l)"
+  speed="$(echo "$DUR / $wall" | bc -l)"
+  printf '%-5s wall %6.2f s  cpu %6.2f s  speed %5.2fx realtime  peak RSS %5.0f MiB\n' \
+    "$1" "$wall" "$cpu" "$speed" "$(echo "$rss / 1024" | bc -l)"
+}
+
+echo "source: $SRC (${DUR}s)"
+report ours "$WORK/ours.time"
+report ref "$WORK/ref.time"
+i=0
+for rung in "1080p 1920 1080" "720p 1280 720" "480p 854 480" "360p 640 360"; do
+  set -- $rung
+  if [[ -f "$OURS/hls/$1/index.m3u8" ]]; then
+    o="$(psnr "$OURS/hls/$1/index.m3u8" "$2" "$3")"
+    r="$(psnr "$REF/$i/index.m3u8" "$2" "$3")"
+    printf '%-6s PSNR ours %6.2f dB  ref %6.2f dB  delta %+5.2f dB\n' "$1" "$o" "$r" "$(echo "$o - $r" | bc -l)"
+  fi
+  i=$((i + 1))
+done
+read -r ow _ < "$WORK/ours.time"; read -r rw _ < "$WORK/ref.time"
+printf 'throughput ratio (ours/ref) %.2f\n' "$(echo "$rw / $ow" | bc -l)"
+printf 'sprites: %s\n' "$(ls "$OURS"/thumbs/sprite_*.jpg 2>/dev/null | wc -l)"

@@ -1,0 +1,134 @@
+//! The crate's single error type. Codes are stable: workers store them and
+//! the API shows them, so never rename one; add new variants instead.
+
+use std::path::PathBuf;
+
+/// Whether the uploader caused the failure (fail the job now, tell them) or
+/// we did (retry, page someone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    Media,
+    Internal,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("The uploaded file is empty.")]
+    EmptyFile,
+    #[error("The file could not be recognised as audio or video.")]
+    Unrecognized,
+    #[error("This file type ({container}) is not a supported video or audio format.")]
+    UnsupportedContainer { container: String },
+    #[error("The file looks like a video but could not be read; it may be damaged or incomplete ({detail}).")]
+    Corrupt { detail: String },
+    #[error("The file contains no audio or video track we can use.")]
+    NoStreams,
+    #[error("The video codec ({codec}) is not supported.")]
+    UnsupportedCodec { codec: String },
+    #[error("The video is {actual_s:.0} seconds long; the maximum is {max_s:.0} seconds.")]
+    TooLong { actual_s: f64, max_s: f64 },
+    #[error("The video is {actual_s:.2} seconds long; it must be at least {min_s:.2} seconds.")]
+    TooShort { actual_s: f64, min_s: f64 },
+    #[error("The video is {width}×{height} pixels; the maximum is {max_width}×{max_height}.")]
+    ResolutionTooLarge {
+        width: u32,
+        height: u32,
+        max_width: u32,
+        max_height: u32,
+    },
+    #[error("The video has {fps:.1} frames per second; the maximum is {max_fps:.0}.")]
+    FrameRateTooHigh { fps: f64, max_fps: f64 },
+    #[error("The video could not be decoded ({detail}).")]
+    Decode { detail: String },
+    #[error("Reading the file took too long; it may be damaged.")]
+    ProbeTimeout,
+    #[error("Processing stopped making progress for {seconds} seconds and was aborted.")]
+    StallTimeout { seconds: u64 },
+    #[error("A required media component is missing on the server: {what}.")]
+    MissingPlugin { what: String },
+    #[error("Internal processing error: {detail}.")]
+    Gstreamer { detail: String },
+    #[error("Could not read or write {path}: {source}.")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("The processing plan is invalid: {detail}.")]
+    InvalidPlan { detail: String },
+}
+
+pub type Result<T, E = PipelineError> = std::result::Result<T, E>;
+
+impl PipelineError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::EmptyFile => "media.empty_file",
+            Self::Unrecognized => "media.unrecognized",
+            Self::UnsupportedContainer { .. } => "media.unsupported_container",
+            Self::Corrupt { .. } => "media.corrupt",
+            Self::NoStreams => "media.no_streams",
+            Self::UnsupportedCodec { .. } => "media.unsupported_codec",
+            Self::TooLong { .. } => "media.too_long",
+            Self::TooShort { .. } => "media.too_short",
+            Self::ResolutionTooLarge { .. } => "media.resolution_too_large",
+            Self::FrameRateTooHigh { .. } => "media.frame_rate_too_high",
+            Self::Decode { .. } => "media.decode_failed",
+            Self::ProbeTimeout => "media.probe_timeout",
+            Self::StallTimeout { .. } => "pipeline.stall_timeout",
+            Self::MissingPlugin { .. } => "pipeline.missing_plugin",
+            Self::Gstreamer { .. } => "pipeline.gstreamer",
+            Self::Io { .. } => "pipeline.io",
+            Self::InvalidPlan { .. } => "pipeline.invalid_plan",
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        if self.code().starts_with("media.") {
+            ErrorKind::Media
+        } else {
+            ErrorKind::Internal
+        }
+    }
+
+    /// True when retrying cannot help: the input itself is the problem.
+    pub fn is_media_error(&self) -> bool {
+        self.kind() == ErrorKind::Media
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn gst(detail: impl std::fmt::Display) -> Self {
+        Self::Gstreamer {
+            detail: detail.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_namespaced_and_kinds_follow() {
+        let too_long = PipelineError::TooLong {
+            actual_s: 30000.0,
+            max_s: 21600.0,
+        };
+        assert_eq!(too_long.code(), "media.too_long");
+        assert!(too_long.is_media_error());
+        let stall = PipelineError::StallTimeout { seconds: 30 };
+        assert_eq!(stall.code(), "pipeline.stall_timeout");
+        assert!(!stall.is_media_error());
+        assert_eq!(
+            too_long.to_string(),
+            "The video is 30000 seconds long; the maximum is 21600 seconds."
+        );
+    }
+}

@@ -1,0 +1,221 @@
+//! Runs a plan: GStreamer graph, bus watch with stall timeout, then
+//! packaging (playlists, thumbnails, manifest).
+
+mod build;
+mod taps;
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use gstreamer as gst;
+use gst::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{PipelineError, Result};
+use crate::manifest::Manifest;
+use crate::plan::Plan;
+
+pub(crate) use taps::{SegLog, segment_name};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunOptions {
+    /// No buffer produced anywhere for this long aborts the run.
+    pub stall_timeout: Duration,
+    /// x264 speed preset; the benchmark compares like with like.
+    pub speed_preset: String,
+    /// 0 lets x264 decide.
+    pub x264_threads: u32,
+    pub scale_threads: u32,
+    /// `videoconvertscale method` nick used for the rungs.
+    pub scale_method: String,
+    pub progress_interval: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            stall_timeout: Duration::from_secs(60),
+            speed_preset: "veryfast".into(),
+            x264_threads: 0,
+            scale_threads: 1,
+            scale_method: "bilinear".into(),
+            progress_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Transcoding,
+    Packaging,
+    Done,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub stage: Stage,
+    /// 0–100.
+    pub percent: f64,
+    pub position_s: f64,
+    pub duration_s: f64,
+}
+
+pub fn run(
+    plan: &Plan,
+    input: &Path,
+    outdir: &Path,
+    opts: &RunOptions,
+    mut progress: impl FnMut(Progress) + Send,
+) -> Result<Manifest> {
+    plan.validate()?;
+    crate::discover::init()?;
+    let result = run_inner(plan, input, outdir, opts, &mut progress);
+    if result.is_err() {
+        cleanup(outdir);
+    }
+    result
+}
+
+/// Removes what a failed run may have left; the outdir itself may be the
+/// caller's and stays.
+fn cleanup(outdir: &Path) {
+    for sub in ["hls", "thumbs"] {
+        let _ = std::fs::remove_dir_all(outdir.join(sub));
+    }
+    let _ = std::fs::remove_file(outdir.join("manifest.json"));
+}
+
+fn run_inner(
+    plan: &Plan,
+    input: &Path,
+    outdir: &Path,
+    opts: &RunOptions,
+    progress: &mut (impl FnMut(Progress) + Send),
+) -> Result<Manifest> {
+    let hls = outdir.join("hls");
+    let dirs = plan
+        .video
+        .iter()
+        .map(|r| hls.join(&r.name))
+        .chain(plan.audio.iter().map(|a| hls.join(&a.name)))
+        .chain(plan.thumbnails.iter().map(|_| outdir.join("thumbs")));
+    for dir in dirs {
+        std::fs::create_dir_all(&dir).map_err(|e| PipelineError::io(&dir, e))?;
+    }
+    let started = Instant::now();
+    let graph = build::build(plan, input, &hls, opts)?;
+    let outcome = drive(&graph, plan, opts, progress);
+    let _ = graph.pipeline.set_state(gst::State::Null);
+    outcome?;
+    tracing::info!(elapsed_s = started.elapsed().as_secs_f64(), "graph finished");
+    progress(Progress {
+        stage: Stage::Packaging,
+        percent: 100.0,
+        position_s: plan.duration_s,
+        duration_s: plan.duration_s,
+    });
+    let video: Vec<SegLog> = graph.video.iter().map(|l| std::mem::take(&mut *taps::lock(l))).collect();
+    let audio = graph.audio.as_ref().map(|l| std::mem::take(&mut *taps::lock(l)));
+    let tiles = std::mem::take(&mut *taps::lock(&graph.tiles));
+    let poster = std::mem::take(&mut *taps::lock(&graph.poster));
+    drop(graph);
+    let packaged = crate::hls::package(plan, &hls, &video, audio.as_ref())?;
+    let thumbs = match &plan.thumbnails {
+        Some(spec) => Some(crate::thumbs::write(spec, plan.duration_s, &outdir.join("thumbs"), &tiles.frames, &poster.frames)?),
+        None => None,
+    };
+    let manifest = Manifest::new(plan, packaged, thumbs);
+    manifest.write(outdir)?;
+    progress(Progress {
+        stage: Stage::Done,
+        percent: 100.0,
+        position_s: plan.duration_s,
+        duration_s: plan.duration_s,
+    });
+    Ok(manifest)
+}
+
+fn drive(
+    graph: &build::Graph,
+    plan: &Plan,
+    opts: &RunOptions,
+    progress: &mut (impl FnMut(Progress) + Send),
+) -> Result<()> {
+    let bus = graph.pipeline.bus().ok_or_else(|| PipelineError::gst("pipeline without bus"))?;
+    graph
+        .pipeline
+        .set_state(gst::State::Playing)
+        .map_err(|_| PipelineError::gst("the pipeline refused to start"))?;
+    let mut seen = (u64::MAX, Instant::now());
+    let mut last_report: Option<Instant> = None;
+    loop {
+        if let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(200)) {
+            match msg.view() {
+                gst::MessageView::Eos(_) => return Ok(()),
+                gst::MessageView::Error(err) => {
+                    let src = msg.src().map(|s| s.path_string().to_string()).unwrap_or_default();
+                    tracing::warn!(%src, error = %err.error(), debug = ?err.debug(), "pipeline error");
+                    return Err(classify_error(&src, &err.error()));
+                }
+                _ => {}
+            }
+        }
+        let now = Instant::now();
+        let activity = graph.activity.load(Ordering::Relaxed);
+        if activity != seen.0 {
+            seen = (activity, now);
+        } else if now.duration_since(seen.1) >= opts.stall_timeout {
+            return Err(PipelineError::StallTimeout {
+                seconds: opts.stall_timeout.as_secs(),
+            });
+        }
+        if last_report.is_none_or(|t| now.duration_since(t) >= opts.progress_interval) {
+            last_report = Some(now);
+            let position_s = position(graph);
+            let percent = if plan.duration_s > 0.0 {
+                (position_s / plan.duration_s * 100.0).clamp(0.0, 99.9)
+            } else {
+                0.0
+            };
+            progress(Progress {
+                stage: Stage::Transcoding,
+                percent,
+                position_s,
+                duration_s: plan.duration_s,
+            });
+        }
+    }
+}
+
+/// The slowest rendition's encoded end is how far the whole job has got.
+fn position(graph: &build::Graph) -> f64 {
+    graph
+        .video
+        .iter()
+        .chain(graph.audio.iter())
+        .map(|l| {
+            let l = taps::lock(l);
+            let start = l.starts_ns.first().copied().unwrap_or(l.end_ns);
+            l.end_ns.saturating_sub(start)
+        })
+        .min()
+        .map(|ns| ns as f64 / 1e9)
+        .unwrap_or(0.0)
+}
+
+/// Errors raised while reading and decoding the source are the upload's
+/// fault; anything downstream of the decoder is ours.
+fn classify_error(src: &str, err: &gst::glib::Error) -> PipelineError {
+    let detail = err.message().to_string();
+    if err.matches(gst::CoreError::MissingPlugin) || err.matches(gst::StreamError::CodecNotFound) {
+        return PipelineError::UnsupportedCodec { codec: detail };
+    }
+    let from_source = src.contains("decodebin") || src.contains("filesrc");
+    if from_source || err.matches(gst::StreamError::Decode) || err.matches(gst::StreamError::Demux) {
+        PipelineError::Decode { detail }
+    } else {
+        PipelineError::Gstreamer { detail: format!("{src}: {detail}") }
+    }
+}

@@ -1,0 +1,230 @@
+//! Media and master playlists (m3u8-rs) from what the segmenters recorded.
+
+use std::path::Path;
+
+use m3u8_rs::{
+    AlternativeMedia, AlternativeMediaType, MasterPlaylist, MediaPlaylist, MediaPlaylistType, MediaSegment,
+    Resolution, VariantStream,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{PipelineError, Result};
+use crate::graph::{SegLog, segment_name};
+use crate::plan::Plan;
+
+pub const AAC_LC_CODEC: &str = "mp4a.40.2";
+/// Shorter segments (normally only the last) say little about peak rate.
+const MIN_PEAK_SEGMENT_S: f64 = 1.0;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rendition {
+    pub name: String,
+    pub kind: RenditionKind,
+    /// Relative to the output root, e.g. `hls/720p/index.m3u8`.
+    pub playlist: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub frame_rate: Option<f64>,
+    pub codecs: String,
+    pub target_bitrate_bps: u64,
+    pub peak_bitrate_bps: u64,
+    pub average_bitrate_bps: u64,
+    pub duration_s: f64,
+    pub segment_count: usize,
+    pub bytes: u64,
+    pub segment_durations_s: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RenditionKind {
+    Video,
+    Audio,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Packaged {
+    pub master: String,
+    pub video: Vec<Rendition>,
+    pub audio: Option<Rendition>,
+}
+
+/// `avc1.PPCCLL` from profile_idc, constraint flags and level_idc.
+pub fn avc1_codec(sps: [u8; 3]) -> String {
+    format!("avc1.{:02x}{:02x}{:02x}", sps[0], sps[1], sps[2])
+}
+
+struct Measured {
+    durations: Vec<f64>,
+    bytes: u64,
+    peak_bps: u64,
+    average_bps: u64,
+}
+
+fn measure(log: &SegLog) -> Result<Measured> {
+    if log.starts_ns.is_empty() {
+        return Err(PipelineError::Decode {
+            detail: format!("no output was produced for {}", log.dir.display()),
+        });
+    }
+    let mut ends: Vec<u64> = log.starts_ns.iter().skip(1).copied().collect();
+    ends.push(log.end_ns.max(log.starts_ns.last().copied().unwrap_or(0)));
+    let durations: Vec<f64> = log
+        .starts_ns
+        .iter()
+        .zip(&ends)
+        .map(|(s, e)| e.saturating_sub(*s) as f64 / 1e9)
+        .collect();
+    let mut bytes = 0u64;
+    let mut peak = 0f64;
+    let mut peak_any = 0f64;
+    for (i, d) in durations.iter().enumerate() {
+        let path = log.dir.join(segment_name(i));
+        let size = std::fs::metadata(&path).map_err(|e| PipelineError::io(&path, e))?.len();
+        bytes += size;
+        if *d > 0.0 {
+            let bps = size as f64 * 8.0 / d;
+            peak_any = peak_any.max(bps);
+            if *d >= MIN_PEAK_SEGMENT_S {
+                peak = peak.max(bps);
+            }
+        }
+    }
+    if peak == 0.0 {
+        peak = peak_any;
+    }
+    let total: f64 = durations.iter().sum();
+    let average = if total > 0.0 { bytes as f64 * 8.0 / total } else { 0.0 };
+    Ok(Measured {
+        durations,
+        bytes,
+        peak_bps: peak.ceil() as u64,
+        average_bps: average.ceil() as u64,
+    })
+}
+
+fn write_media_playlist(dir: &Path, durations: &[f64]) -> Result<()> {
+    let target = durations.iter().map(|d| d.round() as u64).max().unwrap_or(1).max(1);
+    let playlist = MediaPlaylist {
+        version: Some(3),
+        target_duration: target,
+        media_sequence: 0,
+        segments: durations
+            .iter()
+            .enumerate()
+            .map(|(i, d)| MediaSegment {
+                uri: segment_name(i),
+                duration: *d as f32,
+                ..Default::default()
+            })
+            .collect(),
+        end_list: true,
+        playlist_type: Some(MediaPlaylistType::Vod),
+        independent_segments: true,
+        ..Default::default()
+    };
+    write_playlist(&dir.join("index.m3u8"), |w| playlist.write_to(w))
+}
+
+fn write_playlist(path: &Path, f: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> Result<()> {
+    let mut buf = Vec::new();
+    f(&mut buf).map_err(|e| PipelineError::io(path, e))?;
+    std::fs::write(path, buf).map_err(|e| PipelineError::io(path, e))
+}
+
+pub(crate) fn package(plan: &Plan, hls: &Path, video: &[SegLog], audio: Option<&SegLog>) -> Result<Packaged> {
+    let audio_out = match (&plan.audio, audio) {
+        (Some(a), Some(log)) => {
+            let m = measure(log)?;
+            write_media_playlist(&log.dir, &m.durations)?;
+            Some(rendition(&a.name, RenditionKind::Audio, AAC_LC_CODEC.into(), a.bitrate_bps, m))
+        }
+        _ => None,
+    };
+    let mut videos = Vec::new();
+    for (rung, log) in plan.video.iter().zip(video) {
+        let m = measure(log)?;
+        write_media_playlist(&log.dir, &m.durations)?;
+        let codec = log.sps.map(avc1_codec).unwrap_or_else(|| {
+            tracing::warn!(rung = %rung.name, "no SPS seen; assuming High@4.0");
+            "avc1.640028".into()
+        });
+        let mut r = rendition(&rung.name, RenditionKind::Video, codec, rung.bitrate_bps, m);
+        r.width = Some(rung.width);
+        r.height = Some(rung.height);
+        r.frame_rate = Some(rung.fps());
+        videos.push(r);
+    }
+
+    let mut master = MasterPlaylist {
+        version: Some(4),
+        independent_segments: true,
+        ..Default::default()
+    };
+    let rel = |r: &Rendition| r.playlist.trim_start_matches("hls/").to_owned();
+    if let Some(a) = &audio_out {
+        master.alternatives.push(AlternativeMedia {
+            media_type: AlternativeMediaType::Audio,
+            uri: (!videos.is_empty()).then(|| rel(a)),
+            group_id: plan.audio.as_ref().map(|p| p.group_id.clone()).unwrap_or_default(),
+            name: "Audio".into(),
+            default: true,
+            autoselect: true,
+            channels: Some("2".into()),
+            ..Default::default()
+        });
+    }
+    for v in &videos {
+        let (peak_a, avg_a, codec_a) = audio_out
+            .as_ref()
+            .map(|a| (a.peak_bitrate_bps, a.average_bitrate_bps, format!(",{}", a.codecs)))
+            .unwrap_or_default();
+        master.variants.push(VariantStream {
+            uri: rel(v),
+            bandwidth: v.peak_bitrate_bps + peak_a,
+            average_bandwidth: Some(v.average_bitrate_bps + avg_a),
+            codecs: Some(format!("{}{codec_a}", v.codecs)),
+            resolution: v.width.zip(v.height).map(|(w, h)| Resolution { width: w.into(), height: h.into() }),
+            frame_rate: v.frame_rate.map(|f| (f * 1000.0).round() / 1000.0),
+            audio: audio_out.as_ref().and(plan.audio.as_ref()).map(|a| a.group_id.clone()),
+            ..Default::default()
+        });
+    }
+    if videos.is_empty() {
+        master.alternatives.clear();
+        if let Some(a) = &audio_out {
+            master.variants.push(VariantStream {
+                uri: rel(a),
+                bandwidth: a.peak_bitrate_bps,
+                average_bandwidth: Some(a.average_bitrate_bps),
+                codecs: Some(a.codecs.clone()),
+                ..Default::default()
+            });
+        }
+    }
+    write_playlist(&hls.join("master.m3u8"), |w| master.write_to(w))?;
+    Ok(Packaged {
+        master: "hls/master.m3u8".into(),
+        video: videos,
+        audio: audio_out,
+    })
+}
+
+fn rendition(name: &str, kind: RenditionKind, codecs: String, target: u64, m: Measured) -> Rendition {
+    Rendition {
+        name: name.to_owned(),
+        kind,
+        playlist: format!("hls/{name}/index.m3u8"),
+        width: None,
+        height: None,
+        frame_rate: None,
+        codecs,
+        target_bitrate_bps: target,
+        peak_bitrate_bps: m.peak_bps,
+        average_bitrate_bps: m.average_bps,
+        duration_s: m.durations.iter().sum(),
+        segment_count: m.durations.len(),
+        bytes: m.bytes,
+        segment_durations_s: m.durations,
+    }
+}

@@ -1,0 +1,133 @@
+//! One harness for every integration test: it reads the services' addresses
+//! from the `VOD_*` environment written by `infra/up.sh`, and gives each test
+//! its own PostgreSQL schema, Redis key prefix, MongoDB database and S3 key
+//! prefix, so tests run in parallel against one set of servers.
+//!
+//! A missing service is a test failure, never a skip.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support: a panic is the failure report"
+)]
+
+use clap::Parser;
+use vod_core::{Namespace, Services, ServicesConfig, db};
+
+#[derive(Parser)]
+struct EnvOnly {
+    #[command(flatten)]
+    services: ServicesConfig,
+}
+
+/// The services configuration from the environment (no CLI flags).
+pub fn config_from_env() -> ServicesConfig {
+    let cfg = EnvOnly::try_parse_from(["vod-tests"])
+        .expect("VOD_* environment variables must parse")
+        .services;
+    assert!(
+        !cfg.s3.access_key_id.is_empty(),
+        "VOD_S3_ACCESS_KEY_ID is not set: run `bash infra/up.sh` and `source .state/env` \
+         (or run the suite with `bash infra/test.sh`)"
+    );
+    cfg
+}
+
+pub struct TestEnv {
+    pub id: String,
+    pub config: ServicesConfig,
+    pub ns: Namespace,
+    pub services: Services,
+}
+
+impl TestEnv {
+    /// Creates this test's namespace everywhere, connects and migrates.
+    pub async fn start(name: &str) -> Self {
+        let config = config_from_env();
+        let short = uuid::Uuid::new_v4().simple().to_string();
+        let id = format!("t_{}_{}", sanitize(name), &short[..10]);
+
+        let admin = db::connect(
+            config.database_url.expose(),
+            None,
+            1,
+            config.connect_timeout(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {}: {e}", config.database_url));
+        // `id` is built from [a-z0-9_] only (see `sanitize` and the uuid).
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{id}\"")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+
+        let ns = Namespace {
+            pg_schema: Some(id.clone()),
+            redis_prefix: format!("{id}:"),
+            mongo_database: Some(id.clone()),
+        };
+        let services = Services::connect(&config, &ns)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        db::migrate(&services.db).await.unwrap();
+        Self {
+            id,
+            config,
+            ns,
+            services,
+        }
+    }
+
+    /// An S3 key inside this test's prefix.
+    pub fn key(&self, rest: &str) -> String {
+        format!("{}/{rest}", self.id)
+    }
+
+    /// Removes everything this test created. Called at the end of a passing
+    /// test; a failing one leaves its data behind for inspection.
+    pub async fn cleanup(self) {
+        use vod_core::storage::ObjectStore;
+        let s = &self.services;
+        for store in [&s.sources, &s.outputs] {
+            for obj in store.list(&format!("{}/", self.id)).await.unwrap() {
+                store.delete(&obj.key).await.unwrap();
+            }
+        }
+        s.catalog.drop_database().await.unwrap();
+        let mut conn = s.cache.connection();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}*", self.ns.redis_prefix))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        if !keys.is_empty() {
+            let _: () = redis::cmd("DEL")
+                .arg(keys)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+        }
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA \"{}\" CASCADE",
+            self.id
+        )))
+        .execute(&s.db)
+        .await
+        .unwrap();
+        s.db.close().await;
+    }
+}
+
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .take(30)
+        .collect()
+}

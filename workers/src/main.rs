@@ -1,0 +1,127 @@
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use vod_core::{LogConfig, Namespace, PlaybackConfig, Services, ServicesConfig, db, telemetry};
+use vod_workers::ingest::{IngestOutcome, IngestRequest, ingest};
+
+#[derive(Debug, Parser)]
+#[command(name = "vod-worker", version, about = "VOD platform worker")]
+struct Cli {
+    #[command(flatten)]
+    log: LogConfig,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Ingest one local file through the real services and print the result as JSON.
+    Ingest(IngestArgs),
+    /// Print the effective configuration (secrets redacted) and exit.
+    Config(ServiceArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServiceArgs {
+    #[command(flatten)]
+    services: ServicesConfig,
+    #[command(flatten)]
+    playback: PlaybackConfig,
+}
+
+#[derive(Debug, Args)]
+struct IngestArgs {
+    #[command(flatten)]
+    common: ServiceArgs,
+    /// The source video.
+    file: PathBuf,
+    #[arg(long)]
+    title: Option<String>,
+    #[arg(long, default_value = "")]
+    description: String,
+    /// Repeat for several tags.
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    /// Print the whole outcome as JSON instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+fn print_summary(o: &IngestOutcome, args: &ServiceArgs) -> anyhow::Result<()> {
+    let v = &o.video;
+    println!("video {} \"{}\" is {}", v.id, v.title, v.status);
+    println!(
+        "\nPostgreSQL videos row:\n{}",
+        serde_json::to_string_pretty(v)?
+    );
+    println!(
+        "\nsource object: s3://{}/{}",
+        args.services.s3.sources_bucket, o.source_key
+    );
+    println!(
+        "output objects in s3://{}:",
+        args.services.s3.outputs_bucket
+    );
+    for a in &o.assets {
+        println!("  {:<60} {:>10} B  {}", a.key, a.bytes, a.kind.as_str());
+    }
+    println!("\nrenditions:");
+    for r in o.manifest.video.iter().chain(o.manifest.audio.iter()) {
+        let dims = match (r.width, r.height) {
+            (Some(w), Some(h)) => format!("{w}x{h}"),
+            _ => "audio".to_owned(),
+        };
+        println!(
+            "  {:<8} {:<10} {:>9} b/s peak {:>9} b/s avg  {:<24} {} segments",
+            r.name, dims, r.peak_bitrate_bps, r.average_bitrate_bps, r.codecs, r.segment_count
+        );
+    }
+    println!(
+        "\nMongoDB catalog document:\n{}",
+        serde_json::to_string_pretty(&o.catalog)?
+    );
+    if let Some(url) = &o.catalog.playback_url {
+        println!("\nplayback URL (served once the edge route exists): {url}");
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init(&cli.log);
+    match cli.command {
+        Command::Config(args) => {
+            println!("{args:#?}");
+            Ok(())
+        }
+        Command::Ingest(args) => {
+            let services = Services::connect(&args.common.services, &Namespace::default()).await?;
+            db::migrate(&services.db).await?;
+            services.catalog.ensure_indexes().await?;
+            let title = args.title.clone().unwrap_or_else(|| {
+                args.file
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            });
+            let req = IngestRequest {
+                file: args.file.clone(),
+                title,
+                description: args.description,
+                tags: args.tags,
+                settings: vod_pipeline::Settings::default(),
+            };
+            let outcome = ingest(&services, &args.common.playback, req)
+                .await
+                .with_context(|| format!("ingesting {}", args.file.display()))?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&outcome)?);
+            } else {
+                print_summary(&outcome, &args.common)?;
+            }
+            Ok(())
+        }
+    }
+}
