@@ -30,8 +30,8 @@ if [[ -z "$input" ]]; then
   if [[ ! -s "$input" ]]; then
     echo "== generating a 12 s 1280x720 sample with GStreamer test sources"
     gst-launch-1.0 -q -e \
-      videotestsrc num-buffers=360 pattern=smpte ! video/x-raw,width=1280,height=720,framerate=30/1 \
-        ! timeoverlay ! x264enc speed-preset=veryfast bitrate=3000 ! h264parse ! queue ! mp4mux name=mux \
+      videotestsrc num-buffers=360 pattern=smpte horizontal-speed=4 ! video/x-raw,width=1280,height=720,framerate=30/1 \
+        ! x264enc speed-preset=veryfast bitrate=3000 ! h264parse ! queue ! mp4mux name=mux \
         ! filesink location="$input" \
       audiotestsrc num-buffers=564 wave=sine ! audio/x-raw,rate=48000,channels=2 \
         ! audioconvert ! avenc_aac bitrate=128000 ! aacparse ! queue ! mux.

@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::Parser;
 use vod_api::cli::{Cli, Command, ServeArgs};
 use vod_api::{AppState, router};
-use vod_core::{Namespace, Services, db, telemetry};
+use vod_core::{Services, db, telemetry};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -32,7 +32,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let services = Services::connect(&args.services, &Namespace::default()).await?;
+    let services = Services::connect(&args.services).await?;
     if !args.skip_migrations {
         db::migrate(&services.db).await?;
     }

@@ -20,6 +20,11 @@ pub struct ServicesConfig {
     )]
     pub database_url: SecretUrl,
 
+    /// PostgreSQL schema to use (search path); unset = the server default.
+    /// Lets several deployments or test runs share one database.
+    #[arg(long, env = "VOD_DATABASE_SCHEMA")]
+    pub database_schema: Option<String>,
+
     /// Maximum PostgreSQL pool size.
     #[arg(long, env = "VOD_DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
     pub database_max_connections: u32,
@@ -32,6 +37,10 @@ pub struct ServicesConfig {
         hide_env_values = true
     )]
     pub redis_url: SecretUrl,
+
+    /// Prefix of every Redis key and queue name we create.
+    #[arg(long, env = "VOD_REDIS_PREFIX", default_value = "vod:")]
+    pub redis_prefix: String,
 
     /// MongoDB URL of the search catalog.
     #[arg(

@@ -5,6 +5,7 @@ pub mod cache;
 pub mod catalog;
 pub mod config;
 pub mod db;
+pub mod jobs;
 pub mod secret;
 pub mod services;
 pub mod storage;
@@ -12,4 +13,4 @@ pub mod telemetry;
 
 pub use config::{LogConfig, PlaybackConfig, S3Config, ServicesConfig};
 pub use secret::{Secret, SecretUrl};
-pub use services::{Namespace, Services, StartupError};
+pub use services::{Services, StartupError};

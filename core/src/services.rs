@@ -11,6 +11,7 @@ use crate::cache::Cache;
 use crate::catalog::MongoCatalog;
 use crate::config::ServicesConfig;
 use crate::db;
+use crate::jobs::{JobQueue, QueueSettings};
 use crate::storage::S3Store;
 
 const HINT: &str = "start the local services with `bash infra/up.sh` and `source .state/env`";
@@ -30,17 +31,6 @@ impl StartupError {
     }
 }
 
-/// Per-connection namespacing, so tests can share one set of servers.
-#[derive(Debug, Clone, Default)]
-pub struct Namespace {
-    /// PostgreSQL schema (search path); `None` = the default schema.
-    pub pg_schema: Option<String>,
-    /// Prefix for every Redis key.
-    pub redis_prefix: String,
-    /// Overrides the catalog database name.
-    pub mongo_database: Option<String>,
-}
-
 #[derive(Debug, Clone)]
 pub struct Services {
     pub db: PgPool,
@@ -48,6 +38,7 @@ pub struct Services {
     pub sources: S3Store,
     pub outputs: S3Store,
     pub catalog: MongoCatalog,
+    pub jobs: JobQueue,
 }
 
 async fn within<T, E: std::fmt::Display>(
@@ -64,13 +55,13 @@ async fn within<T, E: std::fmt::Display>(
 impl Services {
     /// Connects to PostgreSQL, Redis, S3 (both buckets) and MongoDB, in that
     /// order, and fails on the first one that does not answer.
-    pub async fn connect(cfg: &ServicesConfig, ns: &Namespace) -> Result<Self, StartupError> {
+    pub async fn connect(cfg: &ServicesConfig) -> Result<Self, StartupError> {
         let t = cfg.connect_timeout();
         let db = within(
             t,
             db::connect(
                 cfg.database_url.expose(),
-                ns.pg_schema.as_deref(),
+                cfg.database_schema.as_deref(),
                 cfg.database_max_connections,
                 t,
             ),
@@ -91,7 +82,7 @@ impl Services {
         };
         let cache = within(
             t,
-            Cache::connect(cfg.redis_url.expose(), ns.redis_prefix.clone()),
+            Cache::connect(cfg.redis_url.expose(), cfg.redis_prefix.clone()),
         )
         .await
         .map_err(redis_err)?;
@@ -122,10 +113,7 @@ impl Services {
             env_var: "VOD_MONGODB_URL",
             reason,
         };
-        let database = ns
-            .mongo_database
-            .as_deref()
-            .unwrap_or(&cfg.mongodb_database);
+        let database = &cfg.mongodb_database;
         let catalog = within(
             t,
             MongoCatalog::connect(cfg.mongodb_url.expose(), database, t),
@@ -134,8 +122,16 @@ impl Services {
         .map_err(mongo_err)?;
         within(t, catalog.ping()).await.map_err(mongo_err)?;
 
+        let jobs = JobQueue::new(
+            cache.connection(),
+            QueueSettings {
+                prefix: cfg.redis_prefix.clone(),
+                ..QueueSettings::default()
+            },
+        );
         Ok(Self {
             db,
+            jobs,
             cache,
             sources,
             outputs,

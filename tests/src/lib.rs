@@ -11,8 +11,11 @@
     reason = "test support: a panic is the failure report"
 )]
 
+pub mod api;
+pub mod worker;
+
 use clap::Parser;
-use vod_core::{Namespace, Services, ServicesConfig, db};
+use vod_core::{Services, ServicesConfig, db};
 
 #[derive(Parser)]
 struct EnvOnly {
@@ -35,8 +38,8 @@ pub fn config_from_env() -> ServicesConfig {
 
 pub struct TestEnv {
     pub id: String,
+    /// The services config, namespaced to this test.
     pub config: ServicesConfig,
-    pub ns: Namespace,
     pub services: Services,
 }
 
@@ -62,19 +65,17 @@ impl TestEnv {
             .unwrap();
         admin.close().await;
 
-        let ns = Namespace {
-            pg_schema: Some(id.clone()),
-            redis_prefix: format!("{id}:"),
-            mongo_database: Some(id.clone()),
-        };
-        let services = Services::connect(&config, &ns)
+        let mut config = config;
+        config.database_schema = Some(id.clone());
+        config.redis_prefix = format!("{id}:");
+        config.mongodb_database = id.clone();
+        let services = Services::connect(&config)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         db::migrate(&services.db).await.unwrap();
         Self {
             id,
             config,
-            ns,
             services,
         }
     }
@@ -97,7 +98,7 @@ impl TestEnv {
         s.catalog.drop_database().await.unwrap();
         let mut conn = s.cache.connection();
         let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{}*", self.ns.redis_prefix))
+            .arg(format!("{}*", self.config.redis_prefix))
             .query_async(&mut conn)
             .await
             .unwrap();

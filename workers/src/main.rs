@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use vod_core::{LogConfig, Namespace, PlaybackConfig, Services, ServicesConfig, db, telemetry};
+use vod_core::{LogConfig, PlaybackConfig, Services, ServicesConfig, db, telemetry};
 use vod_workers::ingest::{IngestOutcome, IngestRequest, ingest};
 
 #[derive(Debug, Parser)]
@@ -97,7 +97,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Ingest(args) => {
-            let services = Services::connect(&args.common.services, &Namespace::default()).await?;
+            let services = Services::connect(&args.common.services).await?;
             db::migrate(&services.db).await?;
             services.catalog.ensure_indexes().await?;
             let title = args.title.clone().unwrap_or_else(|| {

@@ -162,6 +162,13 @@ pub(crate) fn build(plan: &Plan, input: &Path, hls: &Path, opts: &RunOptions) ->
             scale.set_property("add-borders", false);
             scale.set_property("n-threads", opts.scale_threads);
             scale.set_property_from_str("method", &opts.scale_method);
+            if let Ok(extra) = std::env::var("VOD_SCALE_PROPS") {
+                for kv in extra.split(',') {
+                    if let Some((k, v)) = kv.split_once('=') {
+                        scale.set_property_from_str(k, v);
+                    }
+                }
+            }
             chain.push(scale);
             chain.push(caps(raw_video(rung.width, rung.height, Some((rung.fps_num, rung.fps_den)), RUNG_COLORIMETRY)));
             chain.push(encoder(rung, opts)?);

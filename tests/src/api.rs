@@ -1,0 +1,1 @@
+//! In-process API server for tests (owned by the API work).
