@@ -27,6 +27,10 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "cargo build --bins"
+# Integration tests start real worker processes from target/debug.
+cargo build --workspace --bins --locked
+
 step "cargo test"
 cargo test --workspace --locked --no-fail-fast
 

@@ -78,6 +78,13 @@ impl Cache {
         Ok(())
     }
 
+    /// Publishes on a channel (already prefixed by the caller via [`Cache::key`]).
+    pub async fn publish(&self, channel: &str, message: &str) -> Result<(), CacheError> {
+        let mut conn = self.conn.clone();
+        let _: i64 = conn.publish(channel, message).await?;
+        Ok(())
+    }
+
     pub async fn del(&self, key: &str) -> Result<(), CacheError> {
         let mut conn = self.conn.clone();
         let _: () = conn.del(self.key(key)).await?;

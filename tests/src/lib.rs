@@ -14,7 +14,10 @@
 pub mod api;
 pub mod worker;
 
+use std::path::{Path, PathBuf};
+
 use clap::Parser;
+use uuid::Uuid;
 use vod_core::{Services, ServicesConfig, db};
 
 #[derive(Parser)]
@@ -80,6 +83,44 @@ impl TestEnv {
         }
     }
 
+    pub fn playback(&self) -> vod_core::PlaybackConfig {
+        vod_core::PlaybackConfig {
+            cdn_base_url: "http://127.0.0.1:8080/cdn".to_owned(),
+        }
+    }
+
+    /// Creates a video whose source is `file`, stored in the sources bucket.
+    pub async fn video_with_source(&self, title: &str, file: &Path) -> Uuid {
+        use vod_core::storage::ObjectStore;
+        let id = Uuid::now_v7();
+        db::insert_video(
+            &self.services.db,
+            &db::NewVideo {
+                id,
+                title,
+                description: "",
+                tags: &[],
+            },
+        )
+        .await
+        .unwrap();
+        let key = format!("sources/{id}/source");
+        let bytes = self
+            .services
+            .sources
+            .put_file(&key, file, None)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE videos SET source_key = $2, source_bytes = $3 WHERE id = $1")
+            .bind(id)
+            .bind(&key)
+            .bind(i64::try_from(bytes).unwrap())
+            .execute(&self.services.db)
+            .await
+            .unwrap();
+        id
+    }
+
     /// An S3 key inside this test's prefix.
     pub fn key(&self, rest: &str) -> String {
         format!("{}/{rest}", self.id)
@@ -131,4 +172,40 @@ fn sanitize(name: &str) -> String {
         })
         .take(30)
         .collect()
+}
+
+/// A synthetic clip made with GStreamer's test sources (H.264 + AAC in MP4).
+pub fn make_clip(
+    dir: &Path,
+    name: &str,
+    seconds: u32,
+    width: u32,
+    height: u32,
+    audio: bool,
+) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join(name);
+    let frames = seconds * 25;
+    let mut desc = format!(
+        "videotestsrc num-buffers={frames} pattern=smpte horizontal-speed=3 \
+         ! video/x-raw,width={width},height={height},framerate=25/1 \
+         ! x264enc speed-preset=ultrafast key-int-max=50 ! h264parse ! queue ! mp4mux name=mux \
+         ! filesink location={}",
+        path.display()
+    );
+    if audio {
+        let buffers = seconds * 48000 / 1024;
+        desc.push_str(&format!(
+            " audiotestsrc num-buffers={buffers} samplesperbuffer=1024 \
+             ! audio/x-raw,rate=48000,channels=2 ! audioconvert ! avenc_aac ! aacparse ! queue ! mux."
+        ));
+    }
+    let status = std::process::Command::new("gst-launch-1.0")
+        .arg("-q")
+        .arg("-e")
+        .args(desc.split_whitespace())
+        .status()
+        .expect("gst-launch-1.0 must be installed (infra/up.sh installs it)");
+    assert!(status.success(), "generating {name} failed");
+    path
 }

@@ -1,1 +1,129 @@
-//! Worker processes for tests.
+//! Workers for tests: in-process (fast, for most tests) or as a real
+//! `vod-worker run` process (for the tests that kill one).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use uuid::Uuid;
+use vod_core::jobs::{JobRecord, get_job};
+
+use crate::TestEnv;
+
+/// Fast failure detection for tests: a silent worker is dead after ~3 s.
+pub fn test_worker_config() -> vod_workers::runner::WorkerConfig {
+    vod_workers::runner::WorkerConfig {
+        concurrency: Some(1),
+        heartbeat_secs: 1,
+        missed_heartbeats: 2,
+        shutdown_grace_secs: 10,
+        max_attempts: 3,
+        max_worker_losses: 3,
+        retry_base_secs: 1,
+        retry_max_secs: 4,
+        work_dir: None,
+        stall_timeout_secs: 30,
+    }
+}
+
+pub struct InProcessWorker {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl InProcessWorker {
+    pub async fn start(env: &TestEnv) -> Self {
+        Self::start_with(env, test_worker_config()).await
+    }
+
+    pub async fn start_with(env: &TestEnv, cfg: vod_workers::runner::WorkerConfig) -> Self {
+        let services = vod_core::Services::connect(&env.config).await.unwrap();
+        let (stop, rx) = watch::channel(false);
+        let playback = env.playback();
+        let task = tokio::spawn(vod_workers::runner::run(services, playback, cfg, rx));
+        Self { stop, task }
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+/// The `vod-worker` binary next to this test binary (`cargo build --bins` puts it there).
+pub fn worker_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    let bin = dir.join("vod-worker");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (`cargo build --bins`; infra/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A real worker process with this test's namespace, logging to a file.
+pub fn spawn_worker_process(env: &TestEnv, label: &str) -> Child {
+    let c = &env.config;
+    let log = std::env::temp_dir().join(format!("{}-{label}.log", env.id));
+    let log = std::fs::File::create(&log).unwrap();
+    let mut cmd = Command::new(worker_binary());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("VOD_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.arg("run")
+        .env("VOD_DATABASE_URL", c.database_url.expose())
+        .env(
+            "VOD_DATABASE_SCHEMA",
+            c.database_schema.clone().unwrap_or_default(),
+        )
+        .env("VOD_REDIS_URL", c.redis_url.expose())
+        .env("VOD_REDIS_PREFIX", &c.redis_prefix)
+        .env("VOD_MONGODB_URL", c.mongodb_url.expose())
+        .env("VOD_MONGODB_DATABASE", &c.mongodb_database)
+        .env("VOD_S3_ENDPOINT", c.s3.endpoint.clone().unwrap_or_default())
+        .env("VOD_S3_REGION", &c.s3.region)
+        .env("VOD_S3_ACCESS_KEY_ID", &c.s3.access_key_id)
+        .env("VOD_S3_SECRET_ACCESS_KEY", c.s3.secret_access_key.expose())
+        .env("VOD_S3_SOURCES_BUCKET", &c.s3.sources_bucket)
+        .env("VOD_S3_OUTPUTS_BUCKET", &c.s3.outputs_bucket)
+        .env("VOD_WORKER_CONCURRENCY", "1")
+        .env("VOD_WORKER_HEARTBEAT_SECS", "1")
+        .env("VOD_WORKER_MISSED_HEARTBEATS", "2")
+        .env("VOD_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log);
+    cmd.spawn().unwrap()
+}
+
+/// Polls the job record until `done` says so, or panics after `timeout`.
+pub async fn wait_for_job(
+    env: &TestEnv,
+    job_id: Uuid,
+    timeout: Duration,
+    done: impl Fn(&JobRecord) -> bool,
+) -> JobRecord {
+    let started = Instant::now();
+    loop {
+        let job = get_job(&env.services.db, job_id).await.unwrap().unwrap();
+        if done(&job) {
+            return job;
+        }
+        assert!(
+            started.elapsed() < timeout,
+            "job {job_id} did not reach the expected state within {timeout:?}; last: {job:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+pub fn is_terminal(job: &JobRecord) -> bool {
+    matches!(
+        job.state.as_str(),
+        "succeeded" | "failed" | "cancelled" | "dead"
+    )
+}

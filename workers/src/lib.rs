@@ -3,8 +3,11 @@
 //! result in PostgreSQL and the MongoDB catalog.
 
 pub mod ingest;
+pub mod job;
+pub mod progress;
 pub mod publish;
 pub mod register;
+pub mod runner;
 
 /// Where a video's outputs live in the outputs bucket.
 pub fn output_prefix(video_id: uuid::Uuid) -> String {

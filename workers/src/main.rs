@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use vod_core::{LogConfig, PlaybackConfig, Services, ServicesConfig, db, telemetry};
 use vod_workers::ingest::{IngestOutcome, IngestRequest, ingest};
+use vod_workers::runner::{self, WorkerConfig};
 
 #[derive(Debug, Parser)]
 #[command(name = "vod-worker", version, about = "VOD platform worker")]
@@ -16,10 +17,20 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Consume transcode jobs until SIGTERM/Ctrl-C.
+    Run(RunArgs),
     /// Ingest one local file through the real services and print the result as JSON.
     Ingest(IngestArgs),
     /// Print the effective configuration (secrets redacted) and exit.
     Config(ServiceArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    #[command(flatten)]
+    common: ServiceArgs,
+    #[command(flatten)]
+    worker: WorkerConfig,
 }
 
 #[derive(Debug, Args)]
@@ -92,6 +103,17 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     telemetry::init(&cli.log);
     match cli.command {
+        Command::Run(args) => {
+            let services = Services::connect(&args.common.services).await?;
+            db::migrate(&services.db).await?;
+            services.catalog.ensure_indexes().await?;
+            let (tx, rx) = tokio::sync::watch::channel(false);
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                let _ = tx.send(true);
+            });
+            runner::run(services, args.common.playback, args.worker, rx).await
+        }
         Command::Config(args) => {
             println!("{args:#?}");
             Ok(())
@@ -123,5 +145,23 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
     }
 }

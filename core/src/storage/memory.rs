@@ -72,6 +72,17 @@ impl ObjectStore for MemoryStore {
             })
     }
 
+    async fn get_to_file(&self, key: &str, path: &Path) -> Result<u64, StorageError> {
+        let body = self.get_bytes(key).await?;
+        tokio::fs::write(path, &body)
+            .await
+            .map_err(|source| StorageError::Io {
+                key: key.to_owned(),
+                source,
+            })?;
+        Ok(body.len() as u64)
+    }
+
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StorageError> {
         validate_key(key)?;
         Ok(self.lock().get(key).map(|(b, ct)| ObjectMeta {

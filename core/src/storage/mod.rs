@@ -115,6 +115,9 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
 
     async fn get_bytes(&self, key: &str) -> Result<Bytes, StorageError>;
 
+    /// Streams an object into a local file with bounded memory; returns its size.
+    async fn get_to_file(&self, key: &str, path: &Path) -> Result<u64, StorageError>;
+
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StorageError>;
 
     /// Deleting a missing key is not an error (idempotent).

@@ -14,7 +14,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
 use futures::TryStreamExt;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{MULTIPART_THRESHOLD, ObjectMeta, ObjectStore, PART_SIZE, StorageError, validate_key};
 use crate::config::S3Config;
@@ -294,6 +294,45 @@ impl ObjectStore for S3Store {
                 message: e.to_string(),
             })?;
         Ok(data.into_bytes())
+    }
+
+    async fn get_to_file(&self, key: &str, path: &Path) -> Result<u64, StorageError> {
+        validate_key(key)?;
+        let mut out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e)
+                if e.as_service_error().is_some_and(|s| s.is_no_such_key()) || is_not_found(&e) =>
+            {
+                return Err(StorageError::NotFound {
+                    key: key.to_owned(),
+                });
+            }
+            Err(e) => return Err(backend("get_object", key, e)),
+        };
+        let io_err = |source| StorageError::Io {
+            key: key.to_owned(),
+            source,
+        };
+        let mut file = tokio::fs::File::create(path).await.map_err(io_err)?;
+        let mut written = 0u64;
+        while let Some(chunk) = out.body.next().await {
+            let chunk = chunk.map_err(|e| StorageError::Backend {
+                op: "get_object.body",
+                key: key.to_owned(),
+                message: e.to_string(),
+            })?;
+            file.write_all(&chunk).await.map_err(io_err)?;
+            written += chunk.len() as u64;
+        }
+        file.flush().await.map_err(io_err)?;
+        Ok(written)
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StorageError> {

@@ -6,4 +6,5 @@
     reason = "tests: a panic is the failure report"
 )]
 
+mod jobs;
 mod smoke;

@@ -1,0 +1,470 @@
+//! The transcode job: claim → download → transcode → publish → register →
+//! finish. Every outcome is written to the `jobs` row; nothing is left to
+//! apalis' in-memory retry. Running a job twice leaves one result: a job
+//! that already finished is skipped, outputs overwrite the same keys and
+//! registration replaces rows and the catalog entry.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use uuid::Uuid;
+use vod_core::db::Video;
+use vod_core::jobs::{JobRecord, TranscodeTask};
+use vod_core::storage::ObjectStore;
+use vod_core::{PlaybackConfig, Services};
+
+use crate::progress::{JobEvent, Reporter, publish};
+use crate::publish::publish_dir;
+use crate::register::register;
+
+/// What a job run ended with, for logs and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Succeeded,
+    Failed { code: String },
+    Retrying { after: Duration },
+    Cancelled,
+    Dead,
+    Skipped(&'static str),
+}
+
+#[derive(Debug)]
+struct Failure {
+    code: String,
+    message: String,
+    /// Retrying may help (network, storage, a crashed dependency).
+    transient: bool,
+}
+
+impl Failure {
+    fn transient(code: &str, err: impl std::fmt::Display) -> Self {
+        Self {
+            code: code.to_owned(),
+            message: err.to_string(),
+            transient: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    pub pipeline: vod_pipeline::Settings,
+    pub work_root: PathBuf,
+    pub progress_every: Duration,
+    /// A running job whose heartbeat is older than this lost its worker.
+    pub liveness: Duration,
+    /// Worker deaths while holding a job before it is declared dead.
+    pub max_worker_losses: i32,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+}
+
+pub struct JobRunner {
+    pub services: Arc<Services>,
+    pub playback: PlaybackConfig,
+    pub worker_name: String,
+    pub settings: JobSettings,
+}
+
+enum Claim {
+    Run(JobRecord, Video),
+    Skip(&'static str),
+    Dead(JobRecord),
+    /// Another worker's heartbeat is still fresh: it may be alive, or may
+    /// have died a moment ago (apalis re-delivers orphans quickly).
+    HeldElsewhere,
+}
+
+/// Exponential backoff: base × 2^(attempt-1), capped.
+pub fn backoff(attempt: i32, base: Duration, max: Duration) -> Duration {
+    let exp = u32::try_from(attempt.saturating_sub(1).clamp(0, 20)).unwrap_or(0);
+    base.saturating_mul(2u32.saturating_pow(exp)).min(max)
+}
+
+impl JobRunner {
+    pub async fn process(&self, task: TranscodeTask) -> Outcome {
+        let span = tracing::info_span!("job", job_id = %task.job_id, video_id = %task.video_id, worker = %self.worker_name);
+        let _guard = span.enter();
+        drop(_guard);
+        let outcome = tracing::Instrument::instrument(self.process_inner(task), span.clone()).await;
+        span.in_scope(|| tracing::info!(?outcome, "job finished"));
+        outcome
+    }
+
+    async fn process_inner(&self, task: TranscodeTask) -> Outcome {
+        let db = &self.services.db;
+        // Wait out the holder's liveness window before deciding it is gone:
+        // a live holder keeps its heartbeat fresh, a dead one lets it expire.
+        let deadline = std::time::Instant::now() + self.settings.liveness * 3;
+        let claim = loop {
+            match self.claim(task.job_id).await {
+                Ok(Claim::HeldElsewhere) if std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Ok(c) => break c,
+                Err(e) => {
+                    // Could not even read the record: let another delivery try later.
+                    tracing::error!(error = %e, "claiming job failed");
+                    return Outcome::Skipped("claim failed");
+                }
+            }
+        };
+        let (job, video) = match claim {
+            Claim::HeldElsewhere => return Outcome::Skipped("held by a live worker"),
+            Claim::Skip(why) => return Outcome::Skipped(why),
+            Claim::Dead(job) => {
+                let msg = format!(
+                    "the job stopped its worker {} times; it will not be retried automatically",
+                    job.worker_losses
+                );
+                self.finish_failed(&job, "dead", "job.worker_lost", &msg)
+                    .await;
+                return Outcome::Dead;
+            }
+            Claim::Run(job, video) => (job, video),
+        };
+        tracing::info!(attempt = job.attempts, "job started");
+        let reporter = Reporter::start(
+            db.clone(),
+            self.services.cache.clone(),
+            job.id,
+            video.id,
+            self.settings.progress_every,
+        );
+        let workdir = self.settings.work_root.join(format!("job-{}", job.id));
+        let result = self.execute(&job, &video, &reporter, &workdir).await;
+        let _ = tokio::fs::remove_dir_all(&workdir).await;
+        if reporter.is_cancelled() {
+            drop(reporter);
+            self.finish_cancelled(&job).await;
+            return Outcome::Cancelled;
+        }
+        drop(reporter);
+        match result {
+            Ok(()) => {
+                self.finish_succeeded(&job).await;
+                Outcome::Succeeded
+            }
+            Err(f) if f.transient && job.attempts < job.max_attempts => {
+                let after = backoff(
+                    job.attempts,
+                    self.settings.retry_base,
+                    self.settings.retry_max,
+                );
+                self.schedule_retry(&job, &f, after).await;
+                Outcome::Retrying { after }
+            }
+            Err(f) => {
+                let message = if f.transient {
+                    format!("gave up after {} attempts: {}", job.attempts, f.message)
+                } else {
+                    f.message.clone()
+                };
+                self.finish_failed(&job, "failed", &f.code, &message).await;
+                Outcome::Failed { code: f.code }
+            }
+        }
+    }
+
+    async fn claim(&self, job_id: Uuid) -> Result<Claim, sqlx::Error> {
+        let mut tx = self.services.db.begin().await?;
+        let job: Option<JobRecord> = sqlx::query_as("SELECT * FROM jobs WHERE id = $1 FOR UPDATE")
+            .bind(job_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(mut job) = job else {
+            return Ok(Claim::Skip("unknown job"));
+        };
+        match job.state.as_str() {
+            "succeeded" | "failed" | "cancelled" | "dead" => {
+                return Ok(Claim::Skip("already finished"));
+            }
+            "running" => {
+                let fresh: bool = sqlx::query_scalar(
+                    "SELECT coalesce(heartbeat_at > now() - make_interval(secs => $2), false) FROM jobs WHERE id = $1",
+                )
+                .bind(job_id)
+                .bind(self.settings.liveness.as_secs_f64())
+                .fetch_one(&mut *tx)
+                .await?;
+                if fresh && job.worker.as_deref() != Some(self.worker_name.as_str()) {
+                    return Ok(Claim::HeldElsewhere);
+                }
+                // Its worker died mid-run (apalis re-delivered an orphaned task).
+                job.worker_losses += 1;
+                tracing::warn!(losses = job.worker_losses, previous = ?job.worker, "job lost its worker");
+                if job.worker_losses >= self.settings.max_worker_losses {
+                    sqlx::query("UPDATE jobs SET worker_losses = $2 WHERE id = $1")
+                        .bind(job_id)
+                        .bind(job.worker_losses)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    return Ok(Claim::Dead(job));
+                }
+            }
+            _ => {}
+        }
+        let job: JobRecord = sqlx::query_as(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker_losses = $2, worker = $3,
+                 started_at = now(), heartbeat_at = now(), finished_at = NULL, next_attempt_at = NULL,
+                 stage = 'downloading', percent = 0, eta_seconds = NULL, error_code = NULL,
+                 error_message = NULL, updated_at = now()
+             WHERE id = $1 RETURNING *",
+        )
+        .bind(job_id)
+        .bind(job.worker_losses)
+        .bind(&self.worker_name)
+        .fetch_one(&mut *tx)
+        .await?;
+        let video: Option<Video> = sqlx::query_as(
+            "UPDATE videos SET status = 'processing', updated_at = now() WHERE id = $1 RETURNING *",
+        )
+        .bind(job.video_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(video) = video else {
+            return Ok(Claim::Skip("video deleted"));
+        };
+        tx.commit().await?;
+        Ok(Claim::Run(job, video))
+    }
+
+    async fn execute(
+        &self,
+        job: &JobRecord,
+        video: &Video,
+        reporter: &Reporter,
+        workdir: &std::path::Path,
+    ) -> Result<(), Failure> {
+        let s = &self.services;
+        let source_key = video.source_key.clone().ok_or_else(|| Failure {
+            code: "job.no_source".to_owned(),
+            message: "the video has no stored source file".to_owned(),
+            transient: false,
+        })?;
+        // A retried job starts from a clean directory.
+        let _ = tokio::fs::remove_dir_all(workdir).await;
+        let outdir = workdir.join("out");
+        tokio::fs::create_dir_all(&outdir)
+            .await
+            .map_err(|e| Failure::transient("job.workdir", e))?;
+        let input = workdir.join("source");
+        reporter.set("downloading", 0.0);
+        s.sources
+            .get_to_file(&source_key, &input)
+            .await
+            .map_err(|e| Failure {
+                transient: e.is_transient(),
+                code: e.code().to_owned(),
+                message: e.to_string(),
+            })?;
+
+        let manifest = self.transcode(&input, &outdir, reporter).await?;
+        // Ask the record directly: the reporter only looks every few seconds,
+        // and a cancelled job must not publish a playable package.
+        if reporter.is_cancelled() || !self.still_running(job).await {
+            reporter
+                .cancel_flag()
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            return Ok(());
+        }
+        reporter.set("publishing", 100.0);
+        let prefix = crate::output_prefix(video.id);
+        let assets = publish_dir(&s.outputs, &outdir, &prefix)
+            .await
+            .map_err(|e| Failure::transient(e.code(), e))?;
+        reporter.set("registering", 100.0);
+        register(
+            &s.db,
+            &s.catalog,
+            &self.playback,
+            video.id,
+            &prefix,
+            &manifest,
+            &assets,
+        )
+        .await
+        .map_err(|e| Failure::transient(e.code(), e))?;
+        tracing::info!(job_id = %job.id, objects = assets.len(), "outputs published and registered");
+        Ok(())
+    }
+
+    async fn still_running(&self, job: &JobRecord) -> bool {
+        let state: Result<Option<String>, _> =
+            sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1")
+                .bind(job.id)
+                .fetch_optional(&self.services.db)
+                .await;
+        // On a database error keep going: the final write will tell.
+        !matches!(state, Ok(None))
+            && !matches!(state.as_ref().map(|s| s.as_deref()), Ok(Some(s)) if s != "running")
+    }
+
+    async fn transcode(
+        &self,
+        input: &std::path::Path,
+        outdir: &std::path::Path,
+        reporter: &Reporter,
+    ) -> Result<vod_pipeline::Manifest, Failure> {
+        let (input, outdir) = (input.to_path_buf(), outdir.to_path_buf());
+        let settings = self.settings.pipeline.clone();
+        let tx = reporter.sender();
+        let span = tracing::Span::current();
+        let joined = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            vod_pipeline::transcode(&input, &outdir, &settings, |p| {
+                let stage = match p.stage {
+                    vod_pipeline::Stage::Transcoding => "transcoding",
+                    vod_pipeline::Stage::Packaging => "packaging",
+                    vod_pipeline::Stage::Done => "publishing",
+                };
+                tx.send_replace(crate::progress::Report {
+                    stage,
+                    percent: p.percent as f32,
+                });
+            })
+        })
+        .await
+        .map_err(|e| Failure::transient("pipeline.panicked", e))?;
+        joined.map_err(|e| Failure {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+            transient: e.kind() != vod_pipeline::ErrorKind::Media,
+        })
+    }
+
+    async fn finish_succeeded(&self, job: &JobRecord) {
+        let res = sqlx::query(
+            "UPDATE jobs SET state = 'succeeded', stage = 'done', percent = 100, eta_seconds = 0,
+                 finished_at = now(), updated_at = now() WHERE id = $1",
+        )
+        .bind(job.id)
+        .execute(&self.services.db)
+        .await;
+        self.after_finish(job, "succeeded", "done", 100.0, None, res)
+            .await;
+    }
+
+    async fn finish_failed(&self, job: &JobRecord, state: &str, code: &str, message: &str) {
+        let res = async {
+            let mut tx = self.services.db.begin().await?;
+            sqlx::query(
+                "UPDATE jobs SET state = $2, error_code = $3, error_message = $4, finished_at = now(),
+                     eta_seconds = NULL, updated_at = now() WHERE id = $1",
+            )
+            .bind(job.id)
+            .bind(state)
+            .bind(code)
+            .bind(message)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE videos SET status = 'failed', error_code = $2, error_message = $3, updated_at = now() WHERE id = $1",
+            )
+            .bind(job.video_id)
+            .bind(code)
+            .bind(message)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        }
+        .await;
+        tracing::warn!(code, message, "job failed");
+        self.after_finish(
+            job,
+            state,
+            "failed",
+            job.percent.unwrap_or(0.0),
+            Some((code, message)),
+            res,
+        )
+        .await;
+    }
+
+    async fn finish_cancelled(&self, job: &JobRecord) {
+        let res = sqlx::query(
+            "UPDATE videos SET status = 'failed', error_code = 'job.cancelled', error_message = 'cancelled by a user',
+                 updated_at = now() WHERE id = $1",
+        )
+        .bind(job.video_id)
+        .execute(&self.services.db)
+        .await;
+        let _ = sqlx::query("UPDATE jobs SET finished_at = now() WHERE id = $1")
+            .bind(job.id)
+            .execute(&self.services.db)
+            .await;
+        self.after_finish(
+            job,
+            "cancelled",
+            "cancelled",
+            0.0,
+            Some(("job.cancelled", "cancelled by a user")),
+            res,
+        )
+        .await;
+    }
+
+    async fn schedule_retry(&self, job: &JobRecord, f: &Failure, after: Duration) {
+        let res = sqlx::query(
+            "UPDATE jobs SET state = 'retrying', error_code = $2, error_message = $3,
+                 next_attempt_at = now() + make_interval(secs => $4), updated_at = now() WHERE id = $1",
+        )
+        .bind(job.id)
+        .bind(&f.code)
+        .bind(&f.message)
+        .bind(after.as_secs_f64())
+        .execute(&self.services.db)
+        .await;
+        tracing::warn!(code = %f.code, message = %f.message, retry_in_s = after.as_secs(), "transient failure; will retry");
+        self.after_finish(
+            job,
+            "retrying",
+            "queued",
+            0.0,
+            Some((&f.code, &f.message)),
+            res,
+        )
+        .await;
+    }
+
+    async fn after_finish<T>(
+        &self,
+        job: &JobRecord,
+        state: &str,
+        stage: &str,
+        percent: f32,
+        error: Option<(&str, &str)>,
+        res: Result<T, sqlx::Error>,
+    ) {
+        if let Err(e) = res {
+            tracing::error!(error = %e, state, "recording the job outcome failed");
+        }
+        let event = JobEvent {
+            video_id: job.video_id,
+            job_id: job.id,
+            state: state.to_owned(),
+            stage: stage.to_owned(),
+            percent,
+            eta_seconds: None,
+            error_code: error.map(|(c, _)| c.to_owned()),
+            error_message: error.map(|(_, m)| m.to_owned()),
+        };
+        publish(&self.services.cache, &event).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let (b, m) = (Duration::from_secs(2), Duration::from_secs(60));
+        let got: Vec<u64> = (1..=7).map(|a| backoff(a, b, m).as_secs()).collect();
+        assert_eq!(got, [2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(backoff(0, b, m), b);
+        assert_eq!(backoff(i32::MAX, b, m), m);
+    }
+}

@@ -1,0 +1,160 @@
+//! Job progress: the pipeline reports on a blocking thread as often as it
+//! likes; one async task writes the latest report to Postgres (with the
+//! job's heartbeat) and publishes it on Redis at most every interval. The
+//! same write tells the worker when the job was cancelled meanwhile.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sqlx::PgPool;
+use tokio::sync::watch;
+use uuid::Uuid;
+use vod_core::cache::Cache;
+
+/// What SSE clients and webhooks see. Published on `{prefix}events:{video_id}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobEvent {
+    pub video_id: Uuid,
+    pub job_id: Uuid,
+    pub state: String,
+    pub stage: String,
+    pub percent: f32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eta_seconds: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+}
+
+pub fn events_channel(cache: &Cache, video_id: Uuid) -> String {
+    cache.key(&format!("events:{video_id}"))
+}
+
+pub async fn publish(cache: &Cache, event: &JobEvent) {
+    let Ok(json) = serde_json::to_string(event) else {
+        return;
+    };
+    if let Err(e) = cache
+        .publish(&events_channel(cache, event.video_id), &json)
+        .await
+    {
+        // Progress is best-effort: the Postgres record stays authoritative.
+        tracing::warn!(error = %e, "publishing job event failed");
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Report {
+    pub stage: &'static str,
+    pub percent: f32,
+}
+
+/// Remaining seconds from elapsed time and percent done.
+pub fn eta_seconds(elapsed: Duration, percent: f32) -> Option<i32> {
+    if !(0.5..100.0).contains(&percent) {
+        return None;
+    }
+    let total = elapsed.as_secs_f64() * 100.0 / f64::from(percent);
+    i32::try_from((total - elapsed.as_secs_f64()).max(0.0).round() as i64).ok()
+}
+
+pub struct Reporter {
+    tx: watch::Sender<Report>,
+    cancelled: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Reporter {
+    pub fn start(db: PgPool, cache: Cache, job_id: Uuid, video_id: Uuid, every: Duration) -> Self {
+        let (tx, mut rx) = watch::channel(Report {
+            stage: "downloading",
+            percent: 0.0,
+        });
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let flag = cancelled.clone();
+        let started = Instant::now();
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                let report = *rx.borrow_and_update();
+                let eta = eta_seconds(started.elapsed(), report.percent);
+                let still_running: Result<Option<String>, _> = sqlx::query_scalar(
+                    "UPDATE jobs SET stage = $2, percent = $3, eta_seconds = $4, heartbeat_at = now(), updated_at = now()
+                     WHERE id = $1 AND state = 'running' RETURNING state",
+                )
+                .bind(job_id)
+                .bind(report.stage)
+                .bind(report.percent)
+                .bind(eta)
+                .fetch_optional(&db)
+                .await;
+                match still_running {
+                    Ok(None) => {
+                        flag.store(true, Ordering::SeqCst);
+                        tracing::info!("job is no longer running (cancelled?); stopping");
+                    }
+                    Ok(Some(_)) => {
+                        let event = JobEvent {
+                            video_id,
+                            job_id,
+                            state: "running".to_owned(),
+                            stage: report.stage.to_owned(),
+                            percent: report.percent,
+                            eta_seconds: eta,
+                            error_code: None,
+                            error_message: None,
+                        };
+                        publish(&cache, &event).await;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "writing job progress failed"),
+                }
+            }
+        });
+        Self {
+            tx,
+            cancelled,
+            task,
+        }
+    }
+
+    /// A cheap handle for the pipeline thread.
+    pub fn sender(&self) -> watch::Sender<Report> {
+        self.tx.clone()
+    }
+
+    pub fn set(&self, stage: &'static str, percent: f32) {
+        self.tx.send_replace(Report { stage, percent });
+    }
+
+    /// Set once the job left the `running` state under us (cancelled).
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        self.cancelled.clone()
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eta_extrapolates_linearly_and_stays_quiet_when_unknown() {
+        assert_eq!(eta_seconds(Duration::from_secs(10), 50.0), Some(10));
+        assert_eq!(eta_seconds(Duration::from_secs(30), 75.0), Some(10));
+        assert_eq!(eta_seconds(Duration::from_secs(10), 0.0), None);
+        assert_eq!(eta_seconds(Duration::from_secs(10), 100.0), None);
+    }
+}
