@@ -8,6 +8,7 @@ pub mod progress;
 pub mod publish;
 pub mod register;
 pub mod runner;
+pub mod webhooks;
 
 /// Where a video's outputs live in the outputs bucket.
 pub fn output_prefix(video_id: uuid::Uuid) -> String {

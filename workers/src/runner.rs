@@ -120,6 +120,10 @@ pub async fn run(
         queue.clone(),
         shutdown.clone(),
     ));
+    let webhooks = tokio::spawn(crate::webhooks::dispatch_loop(
+        services.db.clone(),
+        shutdown.clone(),
+    ));
     let mut workers = tokio::task::JoinSet::new();
     for i in 0..cfg.concurrency() {
         let worker = WorkerBuilder::new(format!("{name}-{i}"))
@@ -151,6 +155,7 @@ pub async fn run(
     })
     .await;
     scheduler.abort();
+    webhooks.abort();
     if drained.is_err() {
         hand_back(&services, &queue, &name).await;
     }

@@ -8,3 +8,4 @@
 
 mod jobs;
 mod smoke;
+mod webhooks;

@@ -14,9 +14,11 @@ use vod_core::jobs::{JobRecord, TranscodeTask};
 use vod_core::storage::ObjectStore;
 use vod_core::{PlaybackConfig, Services};
 
-use crate::progress::{JobEvent, Reporter, publish};
+use crate::progress::Reporter;
 use crate::publish::publish_dir;
 use crate::register::register;
+
+mod finish;
 
 /// What a job run ended with, for logs and tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -333,125 +335,6 @@ impl JobRunner {
             message: e.to_string(),
             transient: e.kind() != vod_pipeline::ErrorKind::Media,
         })
-    }
-
-    async fn finish_succeeded(&self, job: &JobRecord) {
-        let res = sqlx::query(
-            "UPDATE jobs SET state = 'succeeded', stage = 'done', percent = 100, eta_seconds = 0,
-                 finished_at = now(), updated_at = now() WHERE id = $1",
-        )
-        .bind(job.id)
-        .execute(&self.services.db)
-        .await;
-        self.after_finish(job, "succeeded", "done", 100.0, None, res)
-            .await;
-    }
-
-    async fn finish_failed(&self, job: &JobRecord, state: &str, code: &str, message: &str) {
-        let res = async {
-            let mut tx = self.services.db.begin().await?;
-            sqlx::query(
-                "UPDATE jobs SET state = $2, error_code = $3, error_message = $4, finished_at = now(),
-                     eta_seconds = NULL, updated_at = now() WHERE id = $1",
-            )
-            .bind(job.id)
-            .bind(state)
-            .bind(code)
-            .bind(message)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE videos SET status = 'failed', error_code = $2, error_message = $3, updated_at = now() WHERE id = $1",
-            )
-            .bind(job.video_id)
-            .bind(code)
-            .bind(message)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await
-        }
-        .await;
-        tracing::warn!(code, message, "job failed");
-        self.after_finish(
-            job,
-            state,
-            "failed",
-            job.percent.unwrap_or(0.0),
-            Some((code, message)),
-            res,
-        )
-        .await;
-    }
-
-    async fn finish_cancelled(&self, job: &JobRecord) {
-        let res = sqlx::query(
-            "UPDATE videos SET status = 'failed', error_code = 'job.cancelled', error_message = 'cancelled by a user',
-                 updated_at = now() WHERE id = $1",
-        )
-        .bind(job.video_id)
-        .execute(&self.services.db)
-        .await;
-        let _ = sqlx::query("UPDATE jobs SET finished_at = now() WHERE id = $1")
-            .bind(job.id)
-            .execute(&self.services.db)
-            .await;
-        self.after_finish(
-            job,
-            "cancelled",
-            "cancelled",
-            0.0,
-            Some(("job.cancelled", "cancelled by a user")),
-            res,
-        )
-        .await;
-    }
-
-    async fn schedule_retry(&self, job: &JobRecord, f: &Failure, after: Duration) {
-        let res = sqlx::query(
-            "UPDATE jobs SET state = 'retrying', error_code = $2, error_message = $3,
-                 next_attempt_at = now() + make_interval(secs => $4), updated_at = now() WHERE id = $1",
-        )
-        .bind(job.id)
-        .bind(&f.code)
-        .bind(&f.message)
-        .bind(after.as_secs_f64())
-        .execute(&self.services.db)
-        .await;
-        tracing::warn!(code = %f.code, message = %f.message, retry_in_s = after.as_secs(), "transient failure; will retry");
-        self.after_finish(
-            job,
-            "retrying",
-            "queued",
-            0.0,
-            Some((&f.code, &f.message)),
-            res,
-        )
-        .await;
-    }
-
-    async fn after_finish<T>(
-        &self,
-        job: &JobRecord,
-        state: &str,
-        stage: &str,
-        percent: f32,
-        error: Option<(&str, &str)>,
-        res: Result<T, sqlx::Error>,
-    ) {
-        if let Err(e) = res {
-            tracing::error!(error = %e, state, "recording the job outcome failed");
-        }
-        let event = JobEvent {
-            video_id: job.video_id,
-            job_id: job.id,
-            state: state.to_owned(),
-            stage: stage.to_owned(),
-            percent,
-            eta_seconds: None,
-            error_code: error.map(|(c, _)| c.to_owned()),
-            error_message: error.map(|(_, m)| m.to_owned()),
-        };
-        publish(&self.services.cache, &event).await;
     }
 }
 
