@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand};
-use vod_core::{LogConfig, ServicesConfig};
+use vod_core::{LogConfig, Secret, ServicesConfig};
 
 #[derive(Debug, Parser)]
 #[command(name = "vod-api", version, about = "VOD platform HTTP API")]
@@ -41,6 +41,83 @@ pub struct ServeArgs {
     /// Seconds each dependency check in /readyz may take.
     #[arg(long, env = "VOD_READINESS_TIMEOUT_SECS", default_value_t = 2)]
     pub readiness_timeout_secs: u64,
+
+    #[command(flatten)]
+    pub api: ApiConfig,
+}
+
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 20 * 1024 * 1024 * 1024;
+pub const DEFAULT_PRESIGN_EXPIRY_SECS: u64 = 6 * 3600;
+pub const DEFAULT_PULL_TIMEOUT_SECS: u64 = 3600;
+pub const DEFAULT_PULL_CONNECT_TIMEOUT_SECS: u64 = 10;
+pub const DEFAULT_VIDEO_CACHE_TTL_SECS: u64 = 30;
+
+/// What the API itself decides: auth, upload limits, pull safety, caching.
+#[derive(Debug, Clone, Args)]
+pub struct ApiConfig {
+    /// An admin token accepted without a database row, to create the first
+    /// real tokens. Empty disables it.
+    #[arg(
+        long,
+        env = "VOD_BOOTSTRAP_ADMIN_TOKEN",
+        default_value = "",
+        hide_env_values = true,
+        hide_default_value = true
+    )]
+    pub bootstrap_admin_token: Secret,
+
+    /// Largest accepted source file, in bytes (all three upload paths).
+    #[arg(long, env = "VOD_MAX_UPLOAD_BYTES", default_value_t = DEFAULT_MAX_UPLOAD_BYTES)]
+    pub max_upload_bytes: u64,
+
+    /// Prefix put before `sources/<id>/…` keys, so deployments (and tests)
+    /// can share a sources bucket.
+    #[arg(long, env = "VOD_SOURCE_KEY_PREFIX", default_value = "")]
+    pub source_key_prefix: String,
+
+    /// Lifetime of presigned part-upload URLs of direct uploads.
+    #[arg(long, env = "VOD_PRESIGN_EXPIRY_SECS", default_value_t = DEFAULT_PRESIGN_EXPIRY_SECS)]
+    pub presign_expiry_secs: u64,
+
+    /// Total time a pull from a URL may take, redirects and transfer included.
+    #[arg(long, env = "VOD_PULL_TIMEOUT_SECS", default_value_t = DEFAULT_PULL_TIMEOUT_SECS)]
+    pub pull_timeout_secs: u64,
+
+    /// Time to establish each connection of a pull.
+    #[arg(
+        long,
+        env = "VOD_PULL_CONNECT_TIMEOUT_SECS",
+        default_value_t = DEFAULT_PULL_CONNECT_TIMEOUT_SECS
+    )]
+    pub pull_connect_timeout_secs: u64,
+
+    /// Addresses exempt from the pull address block (loopback, private…),
+    /// comma-separated, e.g. an internal media server. Tests use 127.0.0.1.
+    #[arg(long, env = "VOD_PULL_ALLOWED_IPS", value_delimiter = ',')]
+    pub pull_allowed_ips: Vec<std::net::IpAddr>,
+
+    /// Seconds a video read stays cached in Redis.
+    #[arg(
+        long,
+        env = "VOD_VIDEO_CACHE_TTL_SECS",
+        default_value_t = DEFAULT_VIDEO_CACHE_TTL_SECS
+    )]
+    pub video_cache_ttl_secs: u64,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            bootstrap_admin_token: Secret::default(),
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            source_key_prefix: String::new(),
+            presign_expiry_secs: DEFAULT_PRESIGN_EXPIRY_SECS,
+            pull_timeout_secs: DEFAULT_PULL_TIMEOUT_SECS,
+            pull_connect_timeout_secs: DEFAULT_PULL_CONNECT_TIMEOUT_SECS,
+            pull_allowed_ips: Vec::new(),
+            video_cache_ttl_secs: DEFAULT_VIDEO_CACHE_TTL_SECS,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

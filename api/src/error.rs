@@ -3,9 +3,14 @@
 //! messages are for people. Internal details are logged, not returned.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use vod_core::cache::CacheError;
+use vod_core::catalog::CatalogError;
+use vod_core::db::DbError;
+use vod_core::jobs::QueueError;
+use vod_core::storage::StorageError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -13,6 +18,25 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    /// 401; `code` is `auth.missing_token` or `auth.invalid_token`.
+    #[error("{reason}")]
+    Unauthorized { code: &'static str, reason: String },
+    #[error("this request needs the {needed} role or higher; the token has {have}")]
+    Forbidden {
+        needed: &'static str,
+        have: &'static str,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the file is larger than the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("{0}")]
+    UnsupportedType(String),
+    /// 422 with a specific code (`upload.invalid_request`, `pull.address_refused`…).
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    #[error("the requested range is not satisfiable")]
+    RangeNotSatisfiable { size: Option<u64> },
     #[error("a dependency is unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -24,6 +48,12 @@ impl ApiError {
         match self {
             Self::NotFound(_) => "http.not_found",
             Self::BadRequest(_) => "http.bad_request",
+            Self::Unauthorized { code, .. } | Self::Unprocessable { code, .. } => code,
+            Self::Forbidden { .. } => "auth.forbidden",
+            Self::Conflict(_) => "http.conflict",
+            Self::TooLarge { .. } => "upload.too_large",
+            Self::UnsupportedType(_) => "upload.unsupported_type",
+            Self::RangeNotSatisfiable { .. } => "http.range_not_satisfiable",
             Self::Unavailable(_) => "http.unavailable",
             Self::Internal(_) => "http.internal",
         }
@@ -33,8 +63,23 @@ impl ApiError {
         match self {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A 422 `upload.invalid_request` naming what is wrong.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::Unprocessable {
+            code: "upload.invalid_request",
+            message: message.into(),
         }
     }
 }
@@ -46,9 +91,79 @@ impl IntoResponse for ApiError {
                 tracing::error!(code = self.code(), %detail, "internal error");
                 "internal error; see the server log".to_owned()
             }
+            Self::Unavailable(detail) => {
+                tracing::warn!(code = self.code(), %detail, "dependency unavailable");
+                "a dependency is unavailable; retry later".to_owned()
+            }
             other => other.to_string(),
         };
         let body = json!({ "error": { "code": self.code(), "message": message } });
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            Self::Unauthorized { code, .. } => {
+                // RFC 6750: no error attribute when no credentials were sent.
+                let value = if *code == "auth.missing_token" {
+                    HeaderValue::from_static("Bearer realm=\"vod\"")
+                } else {
+                    HeaderValue::from_static("Bearer realm=\"vod\", error=\"invalid_token\"")
+                };
+                headers.insert(header::WWW_AUTHENTICATE, value);
+            }
+            Self::RangeNotSatisfiable { size: Some(size) } => {
+                if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                    headers.insert(header::CONTENT_RANGE, v);
+                }
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut => Self::Unavailable(e.to_string()),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<QueueError> for ApiError {
+    fn from(e: QueueError) -> Self {
+        match e {
+            QueueError::UnknownVideo(id) => Self::NotFound(format!("video {id} does not exist")),
+            QueueError::Backend(m) => Self::Unavailable(format!("job queue: {m}")),
+            QueueError::Db(db) => db.into(),
+        }
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::NotFound { key } => Self::NotFound(format!("object {key} not found")),
+            StorageError::InvalidKey { .. } => Self::BadRequest(e.to_string()),
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<CacheError> for ApiError {
+    fn from(e: CacheError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
+impl From<CatalogError> for ApiError {
+    fn from(e: CatalogError) -> Self {
+        Self::Unavailable(e.to_string())
     }
 }

@@ -8,11 +8,18 @@ use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use vod_core::Services;
 
+pub mod auth;
 pub mod cli;
 pub mod error;
+mod extract;
 mod metrics_layer;
+mod records;
 mod routes;
+pub mod sniff;
+mod source_upload;
+pub mod ssrf;
 
+pub use cli::ApiConfig;
 pub use error::ApiError;
 
 #[derive(Clone)]
@@ -20,6 +27,7 @@ pub struct AppState {
     pub services: Arc<Services>,
     pub metrics: PrometheusHandle,
     pub readiness_timeout: Duration,
+    pub config: Arc<ApiConfig>,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -41,6 +41,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         services: Arc::new(services),
         metrics: vod_api::metrics_handle()?,
         readiness_timeout: Duration::from_secs(args.readiness_timeout_secs.max(1)),
+        config: Arc::new(args.api),
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -55,6 +55,7 @@ fn secrets_never_appear_in_config_or_help() {
             "postgres://vod:pg-password-123@127.0.0.1:5432/vod",
         )
         .env("VOD_S3_SECRET_ACCESS_KEY", "s3-secret-456")
+        .env("VOD_BOOTSTRAP_ADMIN_TOKEN", "boot-secret-789")
         .arg("config")
         .output()
         .unwrap();
@@ -64,18 +65,27 @@ fn secrets_never_appear_in_config_or_help() {
         "{shown}"
     );
     assert!(
-        !shown.contains("pg-password-123") && !shown.contains("s3-secret-456"),
+        !shown.contains("pg-password-123")
+            && !shown.contains("s3-secret-456")
+            && !shown.contains("boot-secret-789"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("bootstrap_admin_token: Secret(***)"),
         "{shown}"
     );
 
     let help = vod_api()
         .env("VOD_S3_SECRET_ACCESS_KEY", "s3-secret-456")
+        .env("VOD_BOOTSTRAP_ADMIN_TOKEN", "boot-secret-789")
         .args(["serve", "--help"])
         .output()
         .unwrap();
     let help = String::from_utf8(help.stdout).unwrap();
     assert!(help.contains("VOD_DATABASE_URL"), "{help}");
     assert!(!help.contains("s3-secret-456"), "{help}");
+    assert!(help.contains("VOD_BOOTSTRAP_ADMIN_TOKEN"), "{help}");
+    assert!(!help.contains("boot-secret-789"), "{help}");
 }
 
 /// A port on loopback with nothing listening (bound, then released).

@@ -20,6 +20,7 @@ impl CacheError {
 
 #[derive(Clone)]
 pub struct Cache {
+    client: redis::Client,
     conn: ConnectionManager,
     prefix: String,
 }
@@ -35,8 +36,9 @@ impl std::fmt::Debug for Cache {
 impl Cache {
     pub async fn connect(url: &str, prefix: impl Into<String>) -> Result<Self, CacheError> {
         let client = redis::Client::open(url)?;
-        let conn = ConnectionManager::new(client).await?;
+        let conn = ConnectionManager::new(client.clone()).await?;
         Ok(Self {
+            client,
             conn,
             prefix: prefix.into(),
         })
@@ -83,6 +85,20 @@ impl Cache {
         let mut conn = self.conn.clone();
         let _: i64 = conn.publish(channel, message).await?;
         Ok(())
+    }
+
+    /// Messages published on `channel` from now on, on a dedicated
+    /// connection (a subscribed connection can do nothing else).
+    pub async fn subscribe(
+        &self,
+        channel: &str,
+    ) -> Result<impl futures::Stream<Item = String> + Send + use<>, CacheError> {
+        use futures::StreamExt;
+        let mut pubsub = self.client.get_async_pubsub().await?;
+        pubsub.subscribe(channel).await?;
+        Ok(pubsub
+            .into_on_message()
+            .filter_map(|msg| async move { msg.get_payload::<String>().ok() }))
     }
 
     pub async fn del(&self, key: &str) -> Result<(), CacheError> {

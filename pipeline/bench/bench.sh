@@ -16,7 +16,7 @@ mkdir -p "$WORK"
 SRC="${1:-$WORK/src1080p30.mp4}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HERE/../../target-pipeline}"
 
-for tool in ffmpeg ffprobe /usr/bin/time; do
+for tool in ffmpeg ffprobe awk /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
 done
 
@@ -27,8 +27,11 @@ if [[ ! -f "$SRC" ]]; then
     -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p -c:a aac -ac 2 -b:a 192k "$SRC"
 fi
 
-(cd "$HERE/.." && cargo build --release -q -p vod-pipeline --bin vod-transcode)
-BIN="$CARGO_TARGET_DIR/release/vod-transcode"
+BIN="${VOD_TRANSCODE:-}"
+if [[ -z "$BIN" ]]; then
+  (cd "$HERE/.." && cargo build --release -q -p vod-pipeline --bin vod-transcode)
+  BIN="$CARGO_TARGET_DIR/release/vod-transcode"
+fi
 DUR="$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$SRC")"
 
 OURS="$WORK/ours"; REF="$WORK/ref"
@@ -53,11 +56,11 @@ measure ref "$WORK/ref.time" ffmpeg -v error -y -i "$SRC" -filter_complex \
 
 # PSNR pairs frames by decode order through raw pipes: HLS timestamps carry
 # a muxer offset and 90 kHz rounding that would mis-pair frames by time.
-psnr() { # playlist width height
+psnr() { # playlist width height scaler-flags
   local dir; dir="$(mktemp -d)"
   mkfifo "$dir/a" "$dir/b"
   ffmpeg -v error -i "$1" -map 0:v:0 -fps_mode passthrough -f rawvideo -pix_fmt yuv420p -y "$dir/a" &
-  ffmpeg -v error -i "$SRC" -map 0:v:0 -fps_mode passthrough -vf "scale=$2:$3:flags=bicubic" \
+  ffmpeg -v error -i "$SRC" -map 0:v:0 -fps_mode passthrough -vf "scale=$2:$3:flags=$4" \
     -f rawvideo -pix_fmt yuv420p -y "$dir/b" &
   ffmpeg -v info -f rawvideo -pix_fmt yuv420p -s "$2x$3" -r 30 -i "$dir/a" \
     -f rawvideo -pix_fmt yuv420p -s "$2x$3" -r 30 -i "$dir/b" -lavfi "[0:v][1:v]psnr" -f null - 2>&1 \
@@ -68,11 +71,8 @@ psnr() { # playlist width height
 
 report() { # name timefile
   read -r wall user sys rss < "$2"
-  local cpu speed
-  cpu="$(echo "$user + $sys" | bc -l)"
-  speed="$(echo "$DUR / $wall" | bc -l)"
-  printf '%-5s wall %6.2f s  cpu %6.2f s  speed %5.2fx realtime  peak RSS %5.0f MiB\n' \
-    "$1" "$wall" "$cpu" "$speed" "$(echo "$rss / 1024" | bc -l)"
+  awk -v n="$1" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v d="$DUR" 'BEGIN {
+    printf "%-5s wall %6.2f s  cpu %6.2f s  speed %5.2fx realtime  peak RSS %5.0f MiB\n", n, w, u + s, d / w, r / 1024 }'
 }
 
 echo "source: $SRC (${DUR}s)"
@@ -82,12 +82,17 @@ i=0
 for rung in "1080p 1920 1080" "720p 1280 720" "480p 854 480" "360p 640 360"; do
   set -- $rung
   if [[ -f "$OURS/hls/$1/index.m3u8" ]]; then
-    o="$(psnr "$OURS/hls/$1/index.m3u8" "$2" "$3")"
-    r="$(psnr "$REF/$i/index.m3u8" "$2" "$3")"
-    printf '%-6s PSNR ours %6.2f dB  ref %6.2f dB  delta %+5.2f dB\n' "$1" "$o" "$r" "$(echo "$o - $r" | bc -l)"
+    # bicubic is ffmpeg's own scaler (the reference's encoder input, which
+    # favours it); lanczos is a neutral high-quality one.
+    for flags in bicubic lanczos+accurate_rnd+full_chroma_int; do
+      o="$(psnr "$OURS/hls/$1/index.m3u8" "$2" "$3" "$flags")"
+      r="$(psnr "$REF/$i/index.m3u8" "$2" "$3" "$flags")"
+      awk -v n="$1" -v f="${flags%%+*}" -v o="$o" -v r="$r" \
+        'BEGIN { printf "%-6s PSNR vs %-8s source: ours %6.2f dB  ref %6.2f dB  delta %+5.2f dB\n", n, f, o, r, o - r }'
+    done
   fi
   i=$((i + 1))
 done
 read -r ow _ < "$WORK/ours.time"; read -r rw _ < "$WORK/ref.time"
-printf 'throughput ratio (ours/ref) %.2f\n' "$(echo "$rw / $ow" | bc -l)"
+awk -v o="$ow" -v r="$rw" 'BEGIN { printf "throughput ratio (ours/ref) %.2f\n", r / o }'
 printf 'sprites: %s\n' "$(ls "$OURS"/thumbs/sprite_*.jpg 2>/dev/null | wc -l)"

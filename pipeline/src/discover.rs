@@ -45,8 +45,9 @@ pub fn detect_container(path: &Path) -> Result<String> {
     if head.is_empty() {
         return Err(PipelineError::EmptyFile);
     }
-    let (caps, prob) = gstreamer_base::functions::type_find_helper_for_data(None::<&gst::Object>, &head)
-        .map_err(|_| PipelineError::Unrecognized)?;
+    let (caps, prob) =
+        gstreamer_base::functions::type_find_helper_for_data(None::<&gst::Object>, &head)
+            .map_err(|_| PipelineError::Unrecognized)?;
     let name = caps
         .structure(0)
         .map(|s| s.name().to_string())
@@ -65,11 +66,12 @@ pub fn probe(path: &Path, opts: &ProbeOptions) -> Result<Probe> {
     let container = detect_container(path)?;
     let abs = std::fs::canonicalize(path).map_err(|e| PipelineError::io(path, e))?;
     let uri = gst::glib::filename_to_uri(&abs, None).map_err(PipelineError::gst)?;
-    let timeout = gst::ClockTime::from_nseconds(
-        u64::try_from(opts.timeout.as_nanos()).unwrap_or(u64::MAX),
-    );
+    let timeout =
+        gst::ClockTime::from_nseconds(u64::try_from(opts.timeout.as_nanos()).unwrap_or(u64::MAX));
     let discoverer = pbutils::Discoverer::new(timeout).map_err(PipelineError::gst)?;
-    let info = discoverer.discover_uri(&uri).map_err(|e| classify_discoverer_error(&e.to_string()))?;
+    let info = discoverer
+        .discover_uri(&uri)
+        .map_err(|e| classify_discoverer_error(&e.to_string()))?;
     match info.result() {
         pbutils::DiscovererResult::Ok => {}
         pbutils::DiscovererResult::Timeout => return Err(PipelineError::ProbeTimeout),
@@ -77,15 +79,24 @@ pub fn probe(path: &Path, opts: &ProbeOptions) -> Result<Probe> {
             let what = info.missing_elements_installer_details().join(", ");
             return Err(PipelineError::UnsupportedCodec { codec: what });
         }
-        other => return Err(PipelineError::Corrupt { detail: format!("{other:?}") }),
+        other => {
+            return Err(PipelineError::Corrupt {
+                detail: format!("{other:?}"),
+            });
+        }
     }
     let video = info
         .video_streams()
         .into_iter()
         .find(|v| !v.is_image())
         .map(|v| video_stream(&v));
-    if video.is_none() && info.video_streams().iter().any(|v| v.is_image()) && info.audio_streams().is_empty() {
-        return Err(PipelineError::UnsupportedContainer { container: "image".into() });
+    if video.is_none()
+        && info.video_streams().iter().any(|v| v.is_image())
+        && info.audio_streams().is_empty()
+    {
+        return Err(PipelineError::UnsupportedContainer {
+            container: "image".into(),
+        });
     }
     let audio = info.audio_streams().first().map(|a| AudioStream {
         codec: caps_name(a.caps().as_ref()),
@@ -109,7 +120,9 @@ fn classify_discoverer_error(msg: &str) -> PipelineError {
     if msg.contains("imeout") {
         PipelineError::ProbeTimeout
     } else {
-        PipelineError::Corrupt { detail: msg.to_owned() }
+        PipelineError::Corrupt {
+            detail: msg.to_owned(),
+        }
     }
 }
 
@@ -125,7 +138,10 @@ fn video_stream(v: &pbutils::DiscovererVideoInfo) -> VideoStream {
     let field = |name: &str| s.and_then(|s| s.get::<String>(name).ok());
     let orientation = v
         .tags()
-        .and_then(|t| t.get::<gst::tags::ImageOrientation>().map(|o| o.get().to_string()))
+        .and_then(|t| {
+            t.get::<gst::tags::ImageOrientation>()
+                .map(|o| o.get().to_string())
+        })
         .map(|o| Orientation::from_tag(&o))
         .unwrap_or_default();
     let fr = v.framerate();

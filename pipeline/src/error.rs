@@ -20,7 +20,9 @@ pub enum PipelineError {
     Unrecognized,
     #[error("This file type ({container}) is not a supported video or audio format.")]
     UnsupportedContainer { container: String },
-    #[error("The file looks like a video but could not be read; it may be damaged or incomplete ({detail}).")]
+    #[error(
+        "The file looks like a video but could not be read; it may be damaged or incomplete ({detail})."
+    )]
     Corrupt { detail: String },
     #[error("The file contains no audio or video track we can use.")]
     NoStreams,

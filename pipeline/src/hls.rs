@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use m3u8_rs::{
-    AlternativeMedia, AlternativeMediaType, MasterPlaylist, MediaPlaylist, MediaPlaylistType, MediaSegment,
-    Resolution, VariantStream,
+    AlternativeMedia, AlternativeMediaType, MasterPlaylist, MediaPlaylist, MediaPlaylistType,
+    MediaSegment, Resolution, VariantStream,
 };
 use serde::{Deserialize, Serialize};
 
@@ -13,8 +13,6 @@ use crate::graph::{SegLog, segment_name};
 use crate::plan::Plan;
 
 pub const AAC_LC_CODEC: &str = "mp4a.40.2";
-/// Shorter segments (normally only the last) say little about peak rate.
-const MIN_PEAK_SEGMENT_S: f64 = 1.0;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rendition {
@@ -76,25 +74,25 @@ fn measure(log: &SegLog) -> Result<Measured> {
         .map(|(s, e)| e.saturating_sub(*s) as f64 / 1e9)
         .collect();
     let mut bytes = 0u64;
+    // The HLS spec's BANDWIDTH is the peak over every segment, short final
+    // ones included.
     let mut peak = 0f64;
-    let mut peak_any = 0f64;
     for (i, d) in durations.iter().enumerate() {
         let path = log.dir.join(segment_name(i));
-        let size = std::fs::metadata(&path).map_err(|e| PipelineError::io(&path, e))?.len();
+        let size = std::fs::metadata(&path)
+            .map_err(|e| PipelineError::io(&path, e))?
+            .len();
         bytes += size;
         if *d > 0.0 {
-            let bps = size as f64 * 8.0 / d;
-            peak_any = peak_any.max(bps);
-            if *d >= MIN_PEAK_SEGMENT_S {
-                peak = peak.max(bps);
-            }
+            peak = peak.max(size as f64 * 8.0 / d);
         }
     }
-    if peak == 0.0 {
-        peak = peak_any;
-    }
     let total: f64 = durations.iter().sum();
-    let average = if total > 0.0 { bytes as f64 * 8.0 / total } else { 0.0 };
+    let average = if total > 0.0 {
+        bytes as f64 * 8.0 / total
+    } else {
+        0.0
+    };
     Ok(Measured {
         durations,
         bytes,
@@ -104,7 +102,12 @@ fn measure(log: &SegLog) -> Result<Measured> {
 }
 
 fn write_media_playlist(dir: &Path, durations: &[f64]) -> Result<()> {
-    let target = durations.iter().map(|d| d.round() as u64).max().unwrap_or(1).max(1);
+    let target = durations
+        .iter()
+        .map(|d| d.round() as u64)
+        .max()
+        .unwrap_or(1)
+        .max(1);
     let playlist = MediaPlaylist {
         version: Some(3),
         target_duration: target,
@@ -132,12 +135,23 @@ fn write_playlist(path: &Path, f: impl FnOnce(&mut Vec<u8>) -> std::io::Result<(
     std::fs::write(path, buf).map_err(|e| PipelineError::io(path, e))
 }
 
-pub(crate) fn package(plan: &Plan, hls: &Path, video: &[SegLog], audio: Option<&SegLog>) -> Result<Packaged> {
+pub(crate) fn package(
+    plan: &Plan,
+    hls: &Path,
+    video: &[SegLog],
+    audio: Option<&SegLog>,
+) -> Result<Packaged> {
     let audio_out = match (&plan.audio, audio) {
         (Some(a), Some(log)) => {
             let m = measure(log)?;
             write_media_playlist(&log.dir, &m.durations)?;
-            Some(rendition(&a.name, RenditionKind::Audio, AAC_LC_CODEC.into(), a.bitrate_bps, m))
+            Some(rendition(
+                &a.name,
+                RenditionKind::Audio,
+                AAC_LC_CODEC.into(),
+                a.bitrate_bps,
+                m,
+            ))
         }
         _ => None,
     };
@@ -166,7 +180,11 @@ pub(crate) fn package(plan: &Plan, hls: &Path, video: &[SegLog], audio: Option<&
         master.alternatives.push(AlternativeMedia {
             media_type: AlternativeMediaType::Audio,
             uri: (!videos.is_empty()).then(|| rel(a)),
-            group_id: plan.audio.as_ref().map(|p| p.group_id.clone()).unwrap_or_default(),
+            group_id: plan
+                .audio
+                .as_ref()
+                .map(|p| p.group_id.clone())
+                .unwrap_or_default(),
             name: "Audio".into(),
             default: true,
             autoselect: true,
@@ -177,16 +195,28 @@ pub(crate) fn package(plan: &Plan, hls: &Path, video: &[SegLog], audio: Option<&
     for v in &videos {
         let (peak_a, avg_a, codec_a) = audio_out
             .as_ref()
-            .map(|a| (a.peak_bitrate_bps, a.average_bitrate_bps, format!(",{}", a.codecs)))
+            .map(|a| {
+                (
+                    a.peak_bitrate_bps,
+                    a.average_bitrate_bps,
+                    format!(",{}", a.codecs),
+                )
+            })
             .unwrap_or_default();
         master.variants.push(VariantStream {
             uri: rel(v),
             bandwidth: v.peak_bitrate_bps + peak_a,
             average_bandwidth: Some(v.average_bitrate_bps + avg_a),
             codecs: Some(format!("{}{codec_a}", v.codecs)),
-            resolution: v.width.zip(v.height).map(|(w, h)| Resolution { width: w.into(), height: h.into() }),
+            resolution: v.width.zip(v.height).map(|(w, h)| Resolution {
+                width: w.into(),
+                height: h.into(),
+            }),
             frame_rate: v.frame_rate.map(|f| (f * 1000.0).round() / 1000.0),
-            audio: audio_out.as_ref().and(plan.audio.as_ref()).map(|a| a.group_id.clone()),
+            audio: audio_out
+                .as_ref()
+                .and(plan.audio.as_ref())
+                .map(|a| a.group_id.clone()),
             ..Default::default()
         });
     }
@@ -210,7 +240,13 @@ pub(crate) fn package(plan: &Plan, hls: &Path, video: &[SegLog], audio: Option<&
     })
 }
 
-fn rendition(name: &str, kind: RenditionKind, codecs: String, target: u64, m: Measured) -> Rendition {
+fn rendition(
+    name: &str,
+    kind: RenditionKind,
+    codecs: String,
+    target: u64,
+    m: Measured,
+) -> Rendition {
     Rendition {
         name: name.to_owned(),
         kind,

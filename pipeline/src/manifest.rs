@@ -23,7 +23,11 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    pub(crate) fn new(plan: &Plan, packaged: crate::hls::Packaged, thumbnails: Option<Thumbnails>) -> Self {
+    pub(crate) fn new(
+        plan: &Plan,
+        packaged: crate::hls::Packaged,
+        thumbnails: Option<Thumbnails>,
+    ) -> Self {
         let duration_s = packaged
             .video
             .iter()
@@ -32,7 +36,11 @@ impl Manifest {
             .fold(0.0, f64::max);
         Self {
             version: 1,
-            duration_s: if duration_s > 0.0 { duration_s } else { plan.duration_s },
+            duration_s: if duration_s > 0.0 {
+                duration_s
+            } else {
+                plan.duration_s
+            },
             master_playlist: packaged.master,
             segment_target_s: plan.segment_target_s,
             gop_s: plan.gop_s,
@@ -44,7 +52,8 @@ impl Manifest {
 
     pub(crate) fn write(&self, outdir: &Path) -> Result<()> {
         let path = outdir.join("manifest.json");
-        let json = serde_json::to_vec_pretty(self).map_err(|e| PipelineError::gst(e.to_string()))?;
+        let json =
+            serde_json::to_vec_pretty(self).map_err(|e| PipelineError::gst(e.to_string()))?;
         std::fs::write(&path, json).map_err(|e| PipelineError::io(&path, e))
     }
 }

@@ -113,7 +113,7 @@ fn capped_fps(num: u32, den: u32, cap: u32) -> (u32, u32) {
         return (num, den);
     }
     // Keep it a fraction in lowest-ish terms: divide the numerator when we can.
-    if num % k == 0 {
+    if num.is_multiple_of(k) {
         (num / k, den)
     } else {
         (num, den.saturating_mul(k))
@@ -159,7 +159,11 @@ pub fn plan(probe: &Probe, limits: &Limits) -> Result<Plan> {
         } else {
             round_even(f64::from(short) / aspect)
         };
-        if landscape { (long, short) } else { (short, long) }
+        if landscape {
+            (long, short)
+        } else {
+            (short, long)
+        }
     };
 
     let mut shorts: Vec<(u32, u64)> = LADDER
@@ -170,9 +174,7 @@ pub fn plan(probe: &Probe, limits: &Limits) -> Result<Plan> {
     let top_std = shorts.first().map(|&(s, _)| s);
     let needs_source_rung = match top_std {
         None => true,
-        Some(top) => {
-            top < LADDER[0].0 && f64::from(short_src) > f64::from(top) * SNAP_TOLERANCE
-        }
+        Some(top) => top < LADDER[0].0 && f64::from(short_src) > f64::from(top) * SNAP_TOLERANCE,
     };
     if needs_source_rung {
         shorts.insert(0, (short_src, interpolated_bitrate(short_src)));
@@ -249,7 +251,11 @@ fn interpolated_bitrate(short: u32) -> u64 {
 impl Plan {
     /// Sanity checks for plans that arrive deserialized from elsewhere.
     pub fn validate(&self) -> Result<()> {
-        let bad = |detail: &str| Err(PipelineError::InvalidPlan { detail: detail.into() });
+        let bad = |detail: &str| {
+            Err(PipelineError::InvalidPlan {
+                detail: detail.into(),
+            })
+        };
         if self.video.is_empty() && self.audio.is_none() {
             return bad("no renditions");
         }

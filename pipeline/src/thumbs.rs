@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use gstreamer as gst;
 use gst::prelude::*;
+use gstreamer as gst;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{PipelineError, Result};
@@ -54,7 +54,12 @@ pub(crate) fn write(
     if let Some((_, frame)) = poster.last()
         && frame.len() == i420_len(spec.poster_width, spec.poster_height)
     {
-        encode_jpeg(frame, spec.poster_width, spec.poster_height, &dir.join("poster.jpg"))?;
+        encode_jpeg(
+            frame,
+            spec.poster_width,
+            spec.poster_height,
+            &dir.join("poster.jpg"),
+        )?;
         out.poster = Some("thumbs/poster.jpg".into());
     }
     if tiles.is_empty() {
@@ -70,13 +75,25 @@ pub(crate) fn write(
         let mut sheet = blank_i420(sw, sh);
         let name = format!("sprite_{sheet_idx:03}.jpg");
         for (i, tile) in sheet_tiles.iter().enumerate() {
-            let (x, y) = ((i as u32 % spec.columns) * tw, (i as u32 / spec.columns) * th);
+            let (x, y) = (
+                (i as u32 % spec.columns) * tw,
+                (i as u32 / spec.columns) * th,
+            );
             blit_i420(&mut sheet, sw, sh, tile, tw, th, x, y);
             let global = sheet_idx * per_sheet + i;
             let start = global as f64 * f64::from(spec.interval_s);
             let is_last = global + 1 == tiles.len();
-            let end = if is_last { duration_s.max(start + 0.001) } else { start + f64::from(spec.interval_s) };
-            let _ = write!(vtt, "\n{} --> {}\n{name}#xywh={x},{y},{tw},{th}\n", timestamp(start), timestamp(end));
+            let end = if is_last {
+                duration_s.max(start + 0.001)
+            } else {
+                start + f64::from(spec.interval_s)
+            };
+            let _ = write!(
+                vtt,
+                "\n{} --> {}\n{name}#xywh={x},{y},{tw},{th}\n",
+                timestamp(start),
+                timestamp(end)
+            );
         }
         encode_jpeg(&sheet, sw, sh, &dir.join(&name))?;
         out.sprites.push(format!("thumbs/{name}"));
@@ -89,7 +106,13 @@ pub(crate) fn write(
 
 pub(crate) fn timestamp(s: f64) -> String {
     let ms = (s * 1000.0).round() as u64;
-    format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
 }
 
 fn blank_i420(w: u32, h: u32) -> Vec<u8> {
@@ -101,19 +124,28 @@ fn blank_i420(w: u32, h: u32) -> Vec<u8> {
 
 /// Copies an I420 tile (tightly packed: even sizes, widths multiple of 8)
 /// into an I420 sheet at an even offset.
-#[allow(clippy::too_many_arguments, reason = "plane geometry is clearer spelled out")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "plane geometry is clearer spelled out"
+)]
 fn blit_i420(dst: &mut [u8], dw: u32, dh: u32, src: &[u8], sw: u32, sh: u32, x: u32, y: u32) {
-    let planes = [(0usize, 0usize, 1u32), ((dw * dh) as usize, (sw * sh) as usize, 2), (
-        (dw * dh + dw * dh / 4) as usize,
-        (sw * sh + sw * sh / 4) as usize,
-        2,
-    )];
+    let planes = [
+        (0usize, 0usize, 1u32),
+        ((dw * dh) as usize, (sw * sh) as usize, 2),
+        (
+            (dw * dh + dw * dh / 4) as usize,
+            (sw * sh + sw * sh / 4) as usize,
+            2,
+        ),
+    ];
     for (doff, soff, div) in planes {
         let (dstride, sstride) = ((dw / div) as usize, (sw / div) as usize);
         for row in 0..(sh / div) as usize {
             let d = doff + (y / div) as usize * dstride + row * dstride + (x / div) as usize;
             let s = soff + row * sstride;
-            if let (Some(dst_row), Some(src_row)) = (dst.get_mut(d..d + sstride), src.get(s..s + sstride)) {
+            if let (Some(dst_row), Some(src_row)) =
+                (dst.get_mut(d..d + sstride), src.get(s..s + sstride))
+            {
                 dst_row.copy_from_slice(src_row);
             }
         }
@@ -131,18 +163,25 @@ fn encode_jpeg(data: &[u8], w: u32, h: u32, path: &Path) -> Result<()> {
         .map_err(PipelineError::gst)?
         .downcast::<gst::Pipeline>()
         .map_err(|_| PipelineError::gst("jpeg pipeline is not a pipeline"))?;
-    let sink = pipeline.by_name("sink").ok_or_else(|| PipelineError::gst("no filesink"))?;
+    let sink = pipeline
+        .by_name("sink")
+        .ok_or_else(|| PipelineError::gst("no filesink"))?;
     sink.set_property("location", path.to_string_lossy().to_string());
     let src = pipeline
         .by_name("src")
         .and_then(|e| e.downcast::<gstreamer_app::AppSrc>().ok())
         .ok_or_else(|| PipelineError::gst("no appsrc"))?;
-    pipeline.set_state(gst::State::Playing).map_err(PipelineError::gst)?;
+    pipeline
+        .set_state(gst::State::Playing)
+        .map_err(PipelineError::gst)?;
     let mut buffer = gst::Buffer::from_mut_slice(data.to_vec());
     if let Some(b) = buffer.get_mut() {
         b.set_pts(gst::ClockTime::ZERO);
     }
-    let pushed = src.push_buffer(buffer).map_err(PipelineError::gst).and_then(|_| src.end_of_stream().map_err(PipelineError::gst));
+    let pushed = src
+        .push_buffer(buffer)
+        .map_err(PipelineError::gst)
+        .and_then(|_| src.end_of_stream().map_err(PipelineError::gst));
     let result = pushed.and_then(|_| wait_eos(&pipeline));
     let _ = pipeline.set_state(gst::State::Null);
     result
@@ -150,7 +189,10 @@ fn encode_jpeg(data: &[u8], w: u32, h: u32, path: &Path) -> Result<()> {
 
 fn wait_eos(pipeline: &gst::Pipeline) -> Result<()> {
     let bus = pipeline.bus().ok_or_else(|| PipelineError::gst("no bus"))?;
-    match bus.timed_pop_filtered(gst::ClockTime::from_seconds(30), &[gst::MessageType::Eos, gst::MessageType::Error]) {
+    match bus.timed_pop_filtered(
+        gst::ClockTime::from_seconds(30),
+        &[gst::MessageType::Eos, gst::MessageType::Error],
+    ) {
         Some(msg) => match msg.view() {
             gst::MessageView::Error(e) => Err(PipelineError::gst(e.error())),
             _ => Ok(()),

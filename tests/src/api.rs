@@ -1,1 +1,157 @@
-//! In-process API server for tests (owned by the API work).
+//! The API served in-process for tests: the real router on 127.0.0.1:0 with
+//! this test's namespaced services, and helpers to call it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::Value;
+use vod_api::{ApiConfig, AppState};
+use vod_core::{Secret, Services};
+
+use crate::TestEnv;
+
+pub struct ApiHandle {
+    pub base_url: String,
+    /// The bootstrap admin token this server accepts.
+    pub admin_token: String,
+    pub http: reqwest::Client,
+    pub config: ApiConfig,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for ApiHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serves the API for `env`. Sources go under the test's S3 prefix, so
+/// `env.cleanup()` removes them; `configure` adjusts anything else.
+pub async fn spawn_api(env: &TestEnv, configure: impl FnOnce(&mut ApiConfig)) -> ApiHandle {
+    let admin_token = format!("bootstrap-{}", uuid::Uuid::new_v4());
+    let mut config = ApiConfig {
+        bootstrap_admin_token: Secret::new(admin_token.clone()),
+        source_key_prefix: format!("{}/", env.id),
+        ..ApiConfig::default()
+    };
+    configure(&mut config);
+    let services = Services::connect(&env.config).await.unwrap();
+    let state = AppState {
+        services: Arc::new(services),
+        metrics: vod_api::metrics_handle().unwrap(),
+        readiness_timeout: Duration::from_secs(2),
+        config: Arc::new(config.clone()),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = vod_api::router(state);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    ApiHandle {
+        base_url: format!("http://{addr}"),
+        admin_token,
+        http: reqwest::Client::builder().no_proxy().build().unwrap(),
+        config,
+        task,
+    }
+}
+
+impl ApiHandle {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let req = self.http.request(method, self.url(path));
+        match token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    }
+
+    /// A new token with `role`, created through the API by the bootstrap admin.
+    pub async fn token(&self, role: &str) -> String {
+        let resp = self
+            .request(Method::POST, "/v1/tokens", Some(&self.admin_token))
+            .json(&serde_json::json!({ "name": format!("test {role}"), "role": role }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        let body: Value = resp.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// Status and JSON body of a response (`Null` when the body is not JSON).
+pub async fn status_json(resp: Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Asserts an error response's status and stable code; returns its message.
+pub async fn expect_error(resp: Response, status: u16, code: &str) -> String {
+    let (got, body) = status_json(resp).await;
+    assert_eq!(got, status, "{body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    body["error"]["message"].as_str().unwrap().to_owned()
+}
+
+/// Bytes that start like an MP4 (an `ftyp` box), padded to `len`.
+pub fn fake_mp4(len: usize) -> Vec<u8> {
+    let mut v = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2".to_vec();
+    let mut x = 7u32;
+    while v.len() < len {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        v.push((x >> 16) as u8);
+    }
+    v.truncate(len);
+    v
+}
+
+/// Keys of S3 multipart uploads still open under this test's prefix.
+pub async fn open_uploads(env: &TestEnv) -> Vec<String> {
+    let sources = &env.services.sources;
+    let out = sources
+        .sdk()
+        .list_multipart_uploads()
+        .bucket(sources.bucket())
+        .prefix(format!("{}/", env.id))
+        .send()
+        .await
+        .unwrap();
+    out.uploads()
+        .iter()
+        .filter_map(|u| u.key().map(str::to_owned))
+        .collect()
+}
+
+/// Waits (aborts after a disconnect run in the background) until no
+/// multipart upload is open under this test's prefix.
+pub async fn assert_no_open_uploads(env: &TestEnv) {
+    let started = Instant::now();
+    loop {
+        let open = open_uploads(env).await;
+        if open.is_empty() {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "multipart uploads left open: {open:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Objects stored under this test's prefix in the sources bucket.
+pub async fn stored_sources(env: &TestEnv) -> Vec<vod_core::storage::ObjectMeta> {
+    use vod_core::storage::ObjectStore;
+    env.services
+        .sources
+        .list(&format!("{}/", env.id))
+        .await
+        .unwrap()
+}

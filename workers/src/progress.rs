@@ -7,44 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use sqlx::PgPool;
 use tokio::sync::watch;
 use uuid::Uuid;
 use vod_core::cache::Cache;
-
-/// What SSE clients and webhooks see. Published on `{prefix}events:{video_id}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct JobEvent {
-    pub video_id: Uuid,
-    pub job_id: Uuid,
-    pub state: String,
-    pub stage: String,
-    pub percent: f32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub eta_seconds: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<String>,
-}
-
-pub fn events_channel(cache: &Cache, video_id: Uuid) -> String {
-    cache.key(&format!("events:{video_id}"))
-}
-
-pub async fn publish(cache: &Cache, event: &JobEvent) {
-    let Ok(json) = serde_json::to_string(event) else {
-        return;
-    };
-    if let Err(e) = cache
-        .publish(&events_channel(cache, event.video_id), &json)
-        .await
-    {
-        // Progress is best-effort: the Postgres record stays authoritative.
-        tracing::warn!(error = %e, "publishing job event failed");
-    }
-}
+pub use vod_core::events::{JobEvent, events_channel, publish};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Report {

@@ -37,9 +37,18 @@ struct Args {
     /// Scaler kernel (`videoconvertscale method`), for tuning.
     #[arg(long)]
     scale_method: Option<String>,
+    /// x264 threads per rung (0: x264 decides), for tuning.
+    #[arg(long)]
+    x264_threads: Option<u32>,
+    /// Raw frames queued per rung, for tuning.
+    #[arg(long)]
+    queue_frames: Option<u32>,
     /// Threads per scaler, for tuning.
     #[arg(long)]
     scale_threads: Option<u32>,
+    /// Print the probe result as JSON (used to record test fixtures).
+    #[arg(long)]
+    probe_json: bool,
     /// Print the plan as JSON instead of a table.
     #[arg(long)]
     plan_json: bool,
@@ -53,7 +62,9 @@ struct Args {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
@@ -81,9 +92,18 @@ fn run(args: &Args) -> Result<(), PipelineError> {
             timeout: Duration::from_secs(args.probe_timeout),
         },
     )?;
+    if args.probe_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&probe).unwrap_or_default()
+        );
+    }
     let plan = vod_pipeline::plan(&probe, &limits)?;
     if args.plan_json {
-        println!("{}", serde_json::to_string_pretty(&plan).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&plan).unwrap_or_default()
+        );
     } else {
         print_plan(&probe, &plan);
     }
@@ -98,13 +118,25 @@ fn run(args: &Args) -> Result<(), PipelineError> {
     if let Some(m) = &args.scale_method {
         opts.scale_method.clone_from(m);
     }
+    if let Some(t) = args.x264_threads {
+        opts.x264_threads = t;
+    }
+    if let Some(q) = args.queue_frames {
+        opts.queue_frames = q;
+    }
     if let Some(t) = args.scale_threads {
         opts.scale_threads = t;
     }
-    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(1000) };
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(1000)
+    };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg:12} [{bar:40}] {percent:>3}% {elapsed_precise} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} {msg:12} [{bar:40}] {percent:>3}% {elapsed_precise} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let manifest = vod_pipeline::run(&plan, &args.input, &args.outdir, &opts, |p| {
         bar.set_message(match p.stage {
@@ -145,9 +177,15 @@ fn print_plan(probe: &vod_pipeline::Probe, plan: &vod_pipeline::Plan) {
         );
     }
     if let Some(a) = &probe.audio {
-        println!("  audio: {} {} ch {} Hz", a.codec, a.channels, a.sample_rate);
+        println!(
+            "  audio: {} {} ch {} Hz",
+            a.codec, a.channels, a.sample_rate
+        );
     }
-    println!("plan: segments {}s, GOP {}s", plan.segment_target_s, plan.gop_s);
+    println!(
+        "plan: segments {}s, GOP {}s",
+        plan.segment_target_s, plan.gop_s
+    );
     for r in &plan.video {
         println!(
             "  {:>6} {:>5}x{:<5} {:>6} kb/s (max {}, buf {}) {:.3} fps GOP {}",
@@ -162,9 +200,18 @@ fn print_plan(probe: &vod_pipeline::Probe, plan: &vod_pipeline::Plan) {
         );
     }
     if let Some(a) = &plan.audio {
-        println!("  {:>6} AAC-LC {} kb/s {} ch {} Hz", a.name, a.bitrate_bps / 1000, a.channels, a.sample_rate);
+        println!(
+            "  {:>6} AAC-LC {} kb/s {} ch {} Hz",
+            a.name,
+            a.bitrate_bps / 1000,
+            a.channels,
+            a.sample_rate
+        );
     }
     if let Some(t) = &plan.thumbnails {
-        println!("  thumbs: {}x{} every {}s, poster {}x{}", t.tile_width, t.tile_height, t.interval_s, t.poster_width, t.poster_height);
+        println!(
+            "  thumbs: {}x{} every {}s, poster {}x{}",
+            t.tile_width, t.tile_height, t.interval_s, t.poster_width, t.poster_height
+        );
     }
 }

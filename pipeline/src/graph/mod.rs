@@ -2,14 +2,15 @@
 //! packaging (playlists, thumbnails, manifest).
 
 mod build;
+mod rungs;
 mod taps;
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use gstreamer as gst;
 use gst::prelude::*;
+use gstreamer as gst;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{PipelineError, Result};
@@ -27,7 +28,10 @@ pub struct RunOptions {
     /// 0 lets x264 decide.
     pub x264_threads: u32,
     pub scale_threads: u32,
-    /// `videoconvertscale method` nick used for the rungs.
+    /// Raw frames buffered per rung, so encoders run unblocked in parallel.
+    pub queue_frames: u32,
+    /// `videoconvertscale method` nick used for the rungs; catrom is the
+    /// closest to swscale's bicubic in luma PSNR.
     pub scale_method: String,
     pub progress_interval: Duration,
 }
@@ -39,7 +43,8 @@ impl Default for RunOptions {
             speed_preset: "veryfast".into(),
             x264_threads: 0,
             scale_threads: 1,
-            scale_method: "bilinear".into(),
+            queue_frames: 16,
+            scale_method: "catrom".into(),
             progress_interval: Duration::from_secs(1),
         }
     }
@@ -109,21 +114,38 @@ fn run_inner(
     let outcome = drive(&graph, plan, opts, progress);
     let _ = graph.pipeline.set_state(gst::State::Null);
     outcome?;
-    tracing::info!(elapsed_s = started.elapsed().as_secs_f64(), "graph finished");
+    tracing::info!(
+        elapsed_s = started.elapsed().as_secs_f64(),
+        "graph finished"
+    );
     progress(Progress {
         stage: Stage::Packaging,
         percent: 100.0,
         position_s: plan.duration_s,
         duration_s: plan.duration_s,
     });
-    let video: Vec<SegLog> = graph.video.iter().map(|l| std::mem::take(&mut *taps::lock(l))).collect();
-    let audio = graph.audio.as_ref().map(|l| std::mem::take(&mut *taps::lock(l)));
+    let video: Vec<SegLog> = graph
+        .video
+        .iter()
+        .map(|l| std::mem::take(&mut *taps::lock(l)))
+        .collect();
+    let audio = graph
+        .audio
+        .as_ref()
+        .map(|l| std::mem::take(&mut *taps::lock(l)));
     let tiles = std::mem::take(&mut *taps::lock(&graph.tiles));
     let poster = std::mem::take(&mut *taps::lock(&graph.poster));
     drop(graph);
     let packaged = crate::hls::package(plan, &hls, &video, audio.as_ref())?;
+    check_complete(plan, &packaged)?;
     let thumbs = match &plan.thumbnails {
-        Some(spec) => Some(crate::thumbs::write(spec, plan.duration_s, &outdir.join("thumbs"), &tiles.frames, &poster.frames)?),
+        Some(spec) => Some(crate::thumbs::write(
+            spec,
+            plan.duration_s,
+            &outdir.join("thumbs"),
+            &tiles.frames,
+            &poster.frames,
+        )?),
         None => None,
     };
     let manifest = Manifest::new(plan, packaged, thumbs);
@@ -143,7 +165,10 @@ fn drive(
     opts: &RunOptions,
     progress: &mut (impl FnMut(Progress) + Send),
 ) -> Result<()> {
-    let bus = graph.pipeline.bus().ok_or_else(|| PipelineError::gst("pipeline without bus"))?;
+    let bus = graph
+        .pipeline
+        .bus()
+        .ok_or_else(|| PipelineError::gst("pipeline without bus"))?;
     graph
         .pipeline
         .set_state(gst::State::Playing)
@@ -155,7 +180,10 @@ fn drive(
             match msg.view() {
                 gst::MessageView::Eos(_) => return Ok(()),
                 gst::MessageView::Error(err) => {
-                    let src = msg.src().map(|s| s.path_string().to_string()).unwrap_or_default();
+                    let src = msg
+                        .src()
+                        .map(|s| s.path_string().to_string())
+                        .unwrap_or_default();
                     tracing::warn!(%src, error = %err.error(), debug = ?err.debug(), "pipeline error");
                     return Err(classify_error(&src, &err.error()));
                 }
@@ -189,6 +217,26 @@ fn drive(
     }
 }
 
+/// A demuxer that hits a truncated file often just ends early; a package
+/// much shorter than the probed duration is a broken upload, not a success.
+fn check_complete(plan: &Plan, packaged: &crate::hls::Packaged) -> Result<()> {
+    let produced = packaged
+        .video
+        .iter()
+        .chain(packaged.audio.iter())
+        .map(|r| r.duration_s)
+        .fold(f64::INFINITY, f64::min);
+    let expected = plan.duration_s;
+    if produced.is_finite() && produced < expected * 0.75 && expected - produced > 2.0 {
+        return Err(PipelineError::Decode {
+            detail: format!(
+                "only {produced:.1} of {expected:.1} seconds could be read; the file looks truncated"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// The slowest rendition's encoded end is how far the whole job has got.
 fn position(graph: &build::Graph) -> f64 {
     graph
@@ -213,9 +261,12 @@ fn classify_error(src: &str, err: &gst::glib::Error) -> PipelineError {
         return PipelineError::UnsupportedCodec { codec: detail };
     }
     let from_source = src.contains("decodebin") || src.contains("filesrc");
-    if from_source || err.matches(gst::StreamError::Decode) || err.matches(gst::StreamError::Demux) {
+    if from_source || err.matches(gst::StreamError::Decode) || err.matches(gst::StreamError::Demux)
+    {
         PipelineError::Decode { detail }
     } else {
-        PipelineError::Gstreamer { detail: format!("{src}: {detail}") }
+        PipelineError::Gstreamer {
+            detail: format!("{src}: {detail}"),
+        }
     }
 }

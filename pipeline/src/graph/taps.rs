@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use gstreamer as gst;
 use gst::prelude::*;
+use gstreamer as gst;
 
 /// What one rendition's segmenter saw.
 #[derive(Debug, Default)]
@@ -51,14 +51,20 @@ pub(crate) fn attach_segmenter(sink: &gst::Element, log: Shared<SegLog>) {
 }
 
 /// Tracks the end time and, for H.264, the first SPS on an encoded pad.
-pub(crate) fn attach_stream_tap(pad: &gst::Pad, log: Shared<SegLog>, activity: Arc<AtomicU64>, h264: bool) {
+pub(crate) fn attach_stream_tap(
+    pad: &gst::Pad,
+    log: Shared<SegLog>,
+    activity: Arc<AtomicU64>,
+    h264: bool,
+) {
     pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
         if let Some(buf) = info.buffer() {
             activity.fetch_add(1, Ordering::Relaxed);
             let mut log = lock(&log);
             log.buffers += 1;
             if let Some(pts) = buf.pts() {
-                let end = pts.nseconds() + buf.duration().map(gst::ClockTime::nseconds).unwrap_or(0);
+                let end =
+                    pts.nseconds() + buf.duration().map(gst::ClockTime::nseconds).unwrap_or(0);
                 log.end_ns = log.end_ns.max(end);
             }
             if h264
@@ -97,14 +103,14 @@ pub(crate) struct Frames {
 
 /// Lets through frames chosen by `pick(pts_from_start)`; drops the rest
 /// before they reach the scaler so thumbnails cost almost nothing.
-pub(crate) fn attach_frame_picker(
-    pad: &gst::Pad,
-    pick: impl FnMut(u64) -> bool + Send + 'static,
-) {
+pub(crate) fn attach_frame_picker(pad: &gst::Pad, pick: impl FnMut(u64) -> bool + Send + 'static) {
     // Probes are `Fn`; the picker's state lives behind a mutex.
     let state = Mutex::new((None::<u64>, pick));
     pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-        let pts = info.buffer().and_then(|b| b.pts()).map(gst::ClockTime::nseconds);
+        let pts = info
+            .buffer()
+            .and_then(|b| b.pts())
+            .map(gst::ClockTime::nseconds);
         let keep = pts.is_some_and(|pts| {
             let mut guard = lock(&state);
             let (first, pick) = &mut *guard;
@@ -123,7 +129,11 @@ pub(crate) fn attach_frame_picker(
 }
 
 /// Stores every sample reaching an appsink; `keep_last` keeps only one.
-pub(crate) fn collect_frames(sink: &gstreamer_app::AppSink, store: Shared<Frames>, keep_last: bool) {
+pub(crate) fn collect_frames(
+    sink: &gstreamer_app::AppSink,
+    store: Shared<Frames>,
+    keep_last: bool,
+) {
     sink.set_callbacks(
         gstreamer_app::AppSinkCallbacks::builder()
             .new_sample(move |s| {
@@ -150,7 +160,9 @@ mod tests {
 
     #[test]
     fn finds_sps_after_aud() {
-        let data = [0, 0, 0, 1, 9, 0xf0, 0, 0, 0, 1, 0x67, 0x64, 0x00, 0x28, 0xac];
+        let data = [
+            0, 0, 0, 1, 9, 0xf0, 0, 0, 0, 1, 0x67, 0x64, 0x00, 0x28, 0xac,
+        ];
         assert_eq!(find_sps(&data), Some([0x64, 0x00, 0x28]));
         assert_eq!(find_sps(&[0, 0, 1, 0x65, 1, 2, 3]), None);
         assert_eq!(find_sps(&[0, 0, 1, 0x67]), None);

@@ -6,6 +6,13 @@
     reason = "tests: a panic is the failure report"
 )]
 
+mod api_auth;
+mod api_direct;
+mod api_edge;
+mod api_lifecycle;
+mod api_pull;
+mod api_upload;
+mod api_videos;
 mod jobs;
 mod smoke;
 mod webhooks;

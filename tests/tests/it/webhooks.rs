@@ -9,9 +9,11 @@ use axum::routing::post;
 use vod_tests::TestEnv;
 use vod_tests::worker::{InProcessWorker, is_terminal, wait_for_job};
 
+type Call = (HeaderMap, Vec<u8>);
+
 #[derive(Clone, Default)]
 struct Received {
-    calls: Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>,
+    calls: Arc<Mutex<Vec<Call>>>,
 }
 
 async fn receiver() -> (String, Received) {

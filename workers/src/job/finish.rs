@@ -143,6 +143,7 @@ impl JobRunner {
         if let Err(e) = res {
             tracing::error!(error = %e, state, "recording the job outcome failed");
         }
+        self.invalidate(job.video_id).await;
         let event = JobEvent {
             video_id: job.video_id,
             job_id: job.id,
@@ -154,5 +155,13 @@ impl JobRunner {
             error_message: error.map(|(_, m)| m.to_owned()),
         };
         publish(&self.services.cache, &event).await;
+    }
+
+    /// The API caches video reads; every status change must drop that copy.
+    pub(super) async fn invalidate(&self, video_id: uuid::Uuid) {
+        let key = vod_core::keys::video_cache_key(video_id);
+        if let Err(e) = self.services.cache.del(&key).await {
+            tracing::warn!(error = %e, "cache invalidation failed");
+        }
     }
 }

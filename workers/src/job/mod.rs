@@ -70,9 +70,9 @@ pub struct JobRunner {
 }
 
 enum Claim {
-    Run(JobRecord, Video),
+    Run(Box<(JobRecord, Video)>),
     Skip(&'static str),
-    Dead(JobRecord),
+    Dead(Box<JobRecord>),
     /// Another worker's heartbeat is still fresh: it may be alive, or may
     /// have died a moment ago (apalis re-delivers orphans quickly).
     HeldElsewhere,
@@ -124,9 +124,10 @@ impl JobRunner {
                     .await;
                 return Outcome::Dead;
             }
-            Claim::Run(job, video) => (job, video),
+            Claim::Run(claimed) => *claimed,
         };
         tracing::info!(attempt = job.attempts, "job started");
+        self.invalidate(video.id).await;
         let reporter = Reporter::start(
             db.clone(),
             self.services.cache.clone(),
@@ -203,7 +204,7 @@ impl JobRunner {
                         .execute(&mut *tx)
                         .await?;
                     tx.commit().await?;
-                    return Ok(Claim::Dead(job));
+                    return Ok(Claim::Dead(Box::new(job)));
                 }
             }
             _ => {}
@@ -230,7 +231,7 @@ impl JobRunner {
             return Ok(Claim::Skip("video deleted"));
         };
         tx.commit().await?;
-        Ok(Claim::Run(job, video))
+        Ok(Claim::Run(Box::new((job, video))))
     }
 
     async fn execute(

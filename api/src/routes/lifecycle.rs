@@ -1,0 +1,147 @@
+//! Retry, cancel and delete: the state changes an editor makes on a video.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use vod_core::events::{JobEvent, publish};
+use vod_core::jobs::{JobRecord, latest_job_for_video};
+use vod_core::storage::ObjectStore;
+
+use crate::auth::RequireUploader;
+use crate::records::{invalidate, parse_id};
+use crate::{ApiError, AppState};
+
+const ACTIVE: &[&str] = &["queued", "running", "retrying"];
+
+/// `POST /v1/videos/{id}/retry`: a new job for a video whose last one failed.
+pub async fn retry(
+    State(state): State<AppState>,
+    RequireUploader(who): RequireUploader,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id, "video")?;
+    let s = &state.services;
+    let video = vod_core::db::get_video(&s.db, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("video {id} does not exist")))?;
+    if video.source_key.is_none() {
+        return Err(ApiError::Conflict(
+            "the video has no stored source to transcode".into(),
+        ));
+    }
+    if let Some(job) = latest_job_for_video(&s.db, id).await? {
+        if ACTIVE.contains(&job.state.as_str()) {
+            return Err(ApiError::Conflict(format!(
+                "job {} is still {}",
+                job.id, job.state
+            )));
+        }
+        if job.state == "succeeded" && video.status == "ready" {
+            return Err(ApiError::Conflict(
+                "the video is ready; nothing to retry".into(),
+            ));
+        }
+    }
+    let attempt: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE video_id = $1")
+        .bind(id)
+        .fetch_one(&s.db)
+        .await?;
+    let job = s
+        .jobs
+        .enqueue_transcode(&s.db, id, &format!("retry:{id}:{attempt}"))
+        .await?;
+    invalidate(&state, id).await;
+    tracing::info!(video_id = %id, job_id = %job.id, by = %who.name, "retry requested");
+    Ok((StatusCode::ACCEPTED, Json(json!({ "job": job }))).into_response())
+}
+
+/// `POST /v1/jobs/{id}/cancel`: a queued job never starts; a running one stops
+/// at its next progress report and publishes nothing playable.
+pub async fn cancel(
+    State(state): State<AppState>,
+    RequireUploader(who): RequireUploader,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id, "job")?;
+    let s = &state.services;
+    let mut tx = s.db.begin().await?;
+    let job: Option<JobRecord> = sqlx::query_as(
+        "UPDATE jobs SET state = 'cancelled', finished_at = CASE WHEN state = 'running' THEN NULL ELSE now() END,
+             error_code = 'job.cancelled', error_message = 'cancelled by a user', updated_at = now()
+         WHERE id = $1 AND state IN ('queued', 'running', 'retrying') RETURNING *",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(job) = job else {
+        let existing = vod_core::jobs::get_job(&s.db, id).await?;
+        return Err(match existing {
+            None => ApiError::NotFound(format!("job {id} does not exist")),
+            Some(j) => ApiError::Conflict(format!("job {id} is already {}", j.state)),
+        });
+    };
+    // A running job's worker marks the video when it stops; nobody else will for a queued one.
+    sqlx::query(
+        "UPDATE videos SET status = 'failed', error_code = 'job.cancelled', error_message = 'cancelled by a user',
+             updated_at = now() WHERE id = $1",
+    )
+    .bind(job.video_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    invalidate(&state, job.video_id).await;
+    let event = JobEvent {
+        video_id: job.video_id,
+        job_id: job.id,
+        state: "cancelled".into(),
+        stage: "cancelled".into(),
+        percent: job.percent.unwrap_or(0.0),
+        eta_seconds: None,
+        error_code: Some("job.cancelled".into()),
+        error_message: Some("cancelled by a user".into()),
+    };
+    publish(&s.cache, &event).await;
+    tracing::info!(job_id = %id, by = %who.name, "job cancelled");
+    Ok((StatusCode::ACCEPTED, Json(json!({ "job": job }))).into_response())
+}
+
+/// `DELETE /v1/videos/{id}`: cancels its jobs, removes its source and outputs,
+/// its catalog entry and its records.
+pub async fn delete(
+    State(state): State<AppState>,
+    RequireUploader(who): RequireUploader,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id, "video")?;
+    let s = &state.services;
+    let video = vod_core::db::get_video(&s.db, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("video {id} does not exist")))?;
+    // Stop workers first: a running job checks its record before publishing.
+    sqlx::query(
+        "UPDATE jobs SET state = 'cancelled', error_code = 'video.deleted', updated_at = now()
+         WHERE video_id = $1 AND state IN ('queued', 'running', 'retrying')",
+    )
+    .bind(id)
+    .execute(&s.db)
+    .await?;
+    let mut removed = 0usize;
+    for obj in s.outputs.list(&format!("videos/{id}/")).await? {
+        s.outputs.delete(&obj.key).await?;
+        removed += 1;
+    }
+    if let Some(source) = &video.source_key {
+        s.sources.delete(source).await?;
+        removed += 1;
+    }
+    s.catalog.delete(&id.to_string()).await?;
+    sqlx::query("DELETE FROM videos WHERE id = $1")
+        .bind(id)
+        .execute(&s.db)
+        .await?;
+    invalidate(&state, id).await;
+    tracing::info!(video_id = %id, objects = removed, by = %who.name, "video deleted");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,96 @@
+//! Admin management of API tokens. The plain token is returned once, at
+//! creation; only its hash is kept.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::{RequireAdmin, Role, generate_token, hash_token};
+use crate::extract::ApiJson;
+use crate::records::parse_id;
+use crate::{ApiError, AppState};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    name: String,
+    role: Role,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct TokenInfo {
+    id: Uuid,
+    name: String,
+    role: String,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    RequireAdmin(admin): RequireAdmin,
+    ApiJson(req): ApiJson<CreateToken>,
+) -> Result<Response, ApiError> {
+    let name = req.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid(
+            "field `name` must be 1 to 100 characters",
+        ));
+    }
+    let token = generate_token()?;
+    let info: TokenInfo = sqlx::query_as(
+        "INSERT INTO api_tokens (id, name, token_hash, role) VALUES ($1, $2, $3, $4)
+         RETURNING id, name, role, created_at, last_used_at, revoked_at",
+    )
+    .bind(Uuid::now_v7())
+    .bind(name)
+    .bind(hash_token(&token))
+    .bind(req.role.as_str())
+    .fetch_one(&state.services.db)
+    .await?;
+    tracing::info!(token_id = %info.id, role = %info.role, by = %admin.name, "API token created");
+    let body = serde_json::json!({
+        "id": info.id,
+        "name": info.name,
+        "role": info.role,
+        "created_at": info.created_at,
+        "token": token,
+    });
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    RequireAdmin(_): RequireAdmin,
+) -> Result<Json<Vec<TokenInfo>>, ApiError> {
+    let tokens = sqlx::query_as(
+        "SELECT id, name, role, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY created_at",
+    )
+    .fetch_all(&state.services.db)
+    .await?;
+    Ok(Json(tokens))
+}
+
+/// Revoking twice is not an error; the first revocation time is kept.
+pub async fn revoke(
+    State(state): State<AppState>,
+    RequireAdmin(admin): RequireAdmin,
+    Path(raw_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&raw_id, "token")?;
+    let found =
+        sqlx::query("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1")
+            .bind(id)
+            .execute(&state.services.db)
+            .await?;
+    if found.rows_affected() == 0 {
+        return Err(ApiError::NotFound(format!("token {id} does not exist")));
+    }
+    tracing::info!(token_id = %id, by = %admin.name, "API token revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
