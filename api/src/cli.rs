@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand};
-use vod_core::{LogConfig, Secret, ServicesConfig};
+use vod_core::{LogConfig, PlaybackConfig, Secret, ServicesConfig};
 
 #[derive(Debug, Parser)]
 #[command(name = "vod-api", version, about = "VOD platform HTTP API")]
@@ -103,6 +103,9 @@ pub struct ApiConfig {
         default_value_t = DEFAULT_VIDEO_CACHE_TTL_SECS
     )]
     pub video_cache_ttl_secs: u64,
+
+    #[command(flatten)]
+    pub playback: PlaybackConfig,
 }
 
 impl Default for ApiConfig {
@@ -116,6 +119,7 @@ impl Default for ApiConfig {
             pull_connect_timeout_secs: DEFAULT_PULL_CONNECT_TIMEOUT_SECS,
             pull_allowed_ips: Vec::new(),
             video_cache_ttl_secs: DEFAULT_VIDEO_CACHE_TTL_SECS,
+            playback: PlaybackConfig::default(),
         }
     }
 }

@@ -18,6 +18,7 @@ mod routes;
 pub mod sniff;
 mod source_upload;
 pub mod ssrf;
+mod view;
 
 pub use cli::ApiConfig;
 pub use error::ApiError;

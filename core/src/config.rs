@@ -134,6 +134,14 @@ pub struct PlaybackConfig {
     pub cdn_base_url: String,
 }
 
+impl Default for PlaybackConfig {
+    fn default() -> Self {
+        Self {
+            cdn_base_url: "http://127.0.0.1:8080/cdn".to_owned(),
+        }
+    }
+}
+
 impl PlaybackConfig {
     pub fn url(&self, key: &str) -> String {
         format!(

@@ -49,7 +49,8 @@ pub async fn get(
     let video = get_video(&state.services.db, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("video {id} does not exist")))?;
-    let body = serde_json::to_string(&video).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let view = crate::view::video_view(&state.services.db, &state.config.playback, video).await?;
+    let body = serde_json::to_string(&view).map_err(|e| ApiError::Internal(e.to_string()))?;
     if let Err(e) = cache
         .set_ex(
             &cache_key(id),

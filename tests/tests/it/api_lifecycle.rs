@@ -115,6 +115,30 @@ async fn upload_progress_playback_and_delete() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "ready", "{body}");
+    let playback = body["playback_url"].as_str().unwrap();
+    assert!(
+        playback.ends_with(&format!("/videos/{video}/hls/master.m3u8")),
+        "{body}"
+    );
+    let renditions = body["renditions"].as_array().unwrap();
+    assert!(
+        renditions
+            .iter()
+            .any(|r| r["kind"] == "video" && r["height"] == 360),
+        "{body}"
+    );
+    assert!(
+        renditions
+            .iter()
+            .any(|r| r["kind"] == "audio" && r["codecs"] == "mp4a.40.2"),
+        "{body}"
+    );
+    assert!(
+        body["storyboard_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/thumbs/storyboard.vtt")
+    );
     let master = api.url(&format!("/cdn/videos/{video}/hls/master.m3u8"));
     // Off the runtime thread: the API under test is served by this same runtime.
     let probe = tokio::task::spawn_blocking(move || {
