@@ -182,8 +182,9 @@ macro_rules! role_extractor {
                 parts: &mut Parts,
                 state: &AppState,
             ) -> Result<Self, Self::Rejection> {
-                let principal = authenticate(state, parts).await?;
-                require(principal, $role).map(Self)
+                let principal = require(authenticate(state, parts).await?, $role)?;
+                crate::ratelimit::check(state, &principal, &parts.method).await?;
+                Ok(Self(principal))
             }
         }
     };

@@ -51,6 +51,7 @@ pub const DEFAULT_PRESIGN_EXPIRY_SECS: u64 = 6 * 3600;
 pub const DEFAULT_PULL_TIMEOUT_SECS: u64 = 3600;
 pub const DEFAULT_PULL_CONNECT_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_VIDEO_CACHE_TTL_SECS: u64 = 30;
+pub const DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE: u32 = 120;
 
 /// What the API itself decides: auth, upload limits, pull safety, caching.
 #[derive(Debug, Clone, Args)]
@@ -104,6 +105,11 @@ pub struct ApiConfig {
     )]
     pub video_cache_ttl_secs: u64,
 
+    /// Write requests (uploads, edits, deletes…) one token may make per
+    /// minute; 0 disables the limit.
+    #[arg(long, env = "VOD_RATE_LIMIT_WRITES_PER_MINUTE", default_value_t = DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE)]
+    pub rate_limit_writes_per_minute: u32,
+
     #[command(flatten)]
     pub playback: PlaybackConfig,
 }
@@ -119,6 +125,7 @@ impl Default for ApiConfig {
             pull_connect_timeout_secs: DEFAULT_PULL_CONNECT_TIMEOUT_SECS,
             pull_allowed_ips: Vec::new(),
             video_cache_ttl_secs: DEFAULT_VIDEO_CACHE_TTL_SECS,
+            rate_limit_writes_per_minute: DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE,
             playback: PlaybackConfig::default(),
         }
     }

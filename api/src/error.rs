@@ -37,6 +37,8 @@ pub enum ApiError {
     Unprocessable { code: &'static str, message: String },
     #[error("the requested range is not satisfiable")]
     RangeNotSatisfiable { size: Option<u64> },
+    #[error("too many write requests: the limit is {limit} per minute; retry in {retry_after} s")]
+    RateLimited { limit: u32, retry_after: u64 },
     #[error("a dependency is unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -54,6 +56,7 @@ impl ApiError {
             Self::TooLarge { .. } => "upload.too_large",
             Self::UnsupportedType(_) => "upload.unsupported_type",
             Self::RangeNotSatisfiable { .. } => "http.range_not_satisfiable",
+            Self::RateLimited { .. } => "http.rate_limited",
             Self::Unavailable(_) => "http.unavailable",
             Self::Internal(_) => "http.internal",
         }
@@ -70,6 +73,7 @@ impl ApiError {
             Self::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -109,6 +113,9 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static("Bearer realm=\"vod\", error=\"invalid_token\"")
                 };
                 headers.insert(header::WWW_AUTHENTICATE, value);
+            }
+            Self::RateLimited { retry_after, .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             Self::RangeNotSatisfiable { size: Some(size) } => {
                 if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {

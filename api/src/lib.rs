@@ -13,6 +13,7 @@ pub mod cli;
 pub mod error;
 mod extract;
 mod metrics_layer;
+mod ratelimit;
 mod records;
 mod routes;
 pub mod sniff;

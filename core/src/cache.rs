@@ -80,6 +80,20 @@ impl Cache {
         Ok(())
     }
 
+    /// Increments a counter that expires `ttl_secs` after its first use;
+    /// returns the new count (rate limits, windows).
+    pub async fn incr_expiring(&self, key: &str, ttl_secs: i64) -> Result<u64, CacheError> {
+        let mut conn = self.conn.clone();
+        let (count,): (u64,) = redis::pipe()
+            .atomic()
+            .incr(self.key(key), 1)
+            .expire(self.key(key), ttl_secs)
+            .ignore()
+            .query_async(&mut conn)
+            .await?;
+        Ok(count)
+    }
+
     /// Publishes on a channel (already prefixed by the caller via [`Cache::key`]).
     pub async fn publish(&self, channel: &str, message: &str) -> Result<(), CacheError> {
         let mut conn = self.conn.clone();

@@ -32,6 +32,29 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    // Job counts by state come from the record of truth at scrape time, so
+    // they are right whichever process changed them.
+    let counts: Result<Vec<(String, i64)>, _> =
+        sqlx::query_as("SELECT state, count(*) FROM jobs GROUP BY state")
+            .fetch_all(&state.services.db)
+            .await;
+    match counts {
+        Ok(counts) => {
+            for s in [
+                "queued",
+                "running",
+                "retrying",
+                "succeeded",
+                "failed",
+                "cancelled",
+                "dead",
+            ] {
+                let n = counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
+                metrics::gauge!("vod_jobs", "state" => s).set(n as f64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "counting jobs for /metrics failed"),
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

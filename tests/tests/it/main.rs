@@ -11,6 +11,7 @@ mod api_direct;
 mod api_edge;
 mod api_lifecycle;
 mod api_pull;
+mod api_ratelimit;
 mod api_upload;
 mod api_videos;
 mod jobs;
