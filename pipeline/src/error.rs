@@ -47,6 +47,8 @@ pub enum PipelineError {
     ProbeTimeout,
     #[error("Processing stopped making progress for {seconds} seconds and was aborted.")]
     StallTimeout { seconds: u64 },
+    #[error("Processing was cancelled.")]
+    Cancelled,
     #[error("A required media component is missing on the server: {what}.")]
     MissingPlugin { what: String },
     #[error("Internal processing error: {detail}.")]
@@ -79,6 +81,7 @@ impl PipelineError {
             Self::Decode { .. } => "media.decode_failed",
             Self::ProbeTimeout => "media.probe_timeout",
             Self::StallTimeout { .. } => "pipeline.stall_timeout",
+            Self::Cancelled => "pipeline.cancelled",
             Self::MissingPlugin { .. } => "pipeline.missing_plugin",
             Self::Gstreamer { .. } => "pipeline.gstreamer",
             Self::Io { .. } => "pipeline.io",

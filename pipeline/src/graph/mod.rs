@@ -6,7 +6,8 @@ mod rungs;
 mod taps;
 
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
@@ -34,6 +35,10 @@ pub struct RunOptions {
     /// closest to swscale's bicubic in luma PSNR.
     pub scale_method: String,
     pub progress_interval: Duration,
+    /// Set from another thread to abort the run (a cancelled job); checked
+    /// with the bus every 200 ms.
+    #[serde(skip)]
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for RunOptions {
@@ -46,6 +51,7 @@ impl Default for RunOptions {
             queue_frames: 16,
             scale_method: "catrom".into(),
             progress_interval: Duration::from_secs(1),
+            cancel: None,
         }
     }
 }
@@ -189,6 +195,13 @@ fn drive(
                 }
                 _ => {}
             }
+        }
+        if opts
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            return Err(PipelineError::Cancelled);
         }
         let now = Instant::now();
         let activity = graph.activity.load(Ordering::Relaxed);

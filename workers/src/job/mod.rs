@@ -312,7 +312,8 @@ impl JobRunner {
         reporter: &Reporter,
     ) -> Result<vod_pipeline::Manifest, Failure> {
         let (input, outdir) = (input.to_path_buf(), outdir.to_path_buf());
-        let settings = self.settings.pipeline.clone();
+        let mut settings = self.settings.pipeline.clone();
+        settings.run.cancel = Some(reporter.cancel_flag());
         let tx = reporter.sender();
         let span = tracing::Span::current();
         let joined = tokio::task::spawn_blocking(move || {
