@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod keys;
 pub mod secret;
 pub mod services;
+pub mod shutdown;
 pub mod storage;
 pub mod telemetry;
 

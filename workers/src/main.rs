@@ -109,7 +109,7 @@ async fn main() -> anyhow::Result<()> {
             services.catalog.ensure_indexes().await?;
             let (tx, rx) = tokio::sync::watch::channel(false);
             tokio::spawn(async move {
-                shutdown_signal().await;
+                vod_core::shutdown::signal().await;
                 let _ = tx.send(true);
             });
             runner::run(services, args.common.playback, args.worker, rx).await
@@ -145,23 +145,5 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-    }
-}
-
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = term => {}
     }
 }

@@ -188,6 +188,33 @@ impl S3Store {
     }
 }
 
+impl S3Store {
+    async fn get_object(
+        &self,
+        key: &str,
+    ) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, StorageError> {
+        validate_key(key)?;
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out),
+            Err(e)
+                if e.as_service_error().is_some_and(|s| s.is_no_such_key()) || is_not_found(&e) =>
+            {
+                Err(StorageError::NotFound {
+                    key: key.to_owned(),
+                })
+            }
+            Err(e) => Err(backend("get_object", key, e)),
+        }
+    }
+}
+
 fn backend<E, R>(op: &'static str, key: &str, err: SdkError<E, R>) -> StorageError
 where
     E: std::error::Error + 'static,
@@ -265,25 +292,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn get_bytes(&self, key: &str) -> Result<Bytes, StorageError> {
-        validate_key(key)?;
-        let out = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e)
-                if e.as_service_error().is_some_and(|s| s.is_no_such_key()) || is_not_found(&e) =>
-            {
-                return Err(StorageError::NotFound {
-                    key: key.to_owned(),
-                });
-            }
-            Err(e) => return Err(backend("get_object", key, e)),
-        };
+        let out = self.get_object(key).await?;
         let data = out
             .body
             .collect()
@@ -297,25 +306,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn get_to_file(&self, key: &str, path: &Path) -> Result<u64, StorageError> {
-        validate_key(key)?;
-        let mut out = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e)
-                if e.as_service_error().is_some_and(|s| s.is_no_such_key()) || is_not_found(&e) =>
-            {
-                return Err(StorageError::NotFound {
-                    key: key.to_owned(),
-                });
-            }
-            Err(e) => return Err(backend("get_object", key, e)),
-        };
+        let mut out = self.get_object(key).await?;
         let io_err = |source| StorageError::Io {
             key: key.to_owned(),
             source,
