@@ -66,6 +66,11 @@ pub fn worker_binary() -> PathBuf {
 
 /// A real worker process with this test's namespace, logging to a file.
 pub fn spawn_worker_process(env: &TestEnv, label: &str) -> Child {
+    spawn_worker_process_with(env, label, &[])
+}
+
+/// Like [`spawn_worker_process`], with extra `VOD_*` settings.
+pub fn spawn_worker_process_with(env: &TestEnv, label: &str, extra: &[(&str, &str)]) -> Child {
     let c = &env.config;
     let log = std::env::temp_dir().join(format!("{}-{label}.log", env.id));
     let log = std::fs::File::create(&log).unwrap();
@@ -95,6 +100,7 @@ pub fn spawn_worker_process(env: &TestEnv, label: &str) -> Child {
         .env("VOD_WORKER_HEARTBEAT_SECS", "1")
         .env("VOD_WORKER_MISSED_HEARTBEATS", "2")
         .env("VOD_LOG", "info")
+        .envs(extra.iter().copied())
         .stdout(Stdio::null())
         .stderr(log);
     cmd.spawn().unwrap()

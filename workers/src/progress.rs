@@ -35,7 +35,16 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    pub fn start(db: PgPool, cache: Cache, job_id: Uuid, video_id: Uuid, every: Duration) -> Self {
+    /// `hand_back` is the worker's shutdown flag: once set, the job's pipeline
+    /// is stopped like a cancelled one (the runner re-queues the job itself).
+    pub fn start(
+        db: PgPool,
+        cache: Cache,
+        job_id: Uuid,
+        video_id: Uuid,
+        every: Duration,
+        hand_back: Arc<AtomicBool>,
+    ) -> Self {
         let (tx, mut rx) = watch::channel(Report {
             stage: "downloading",
             percent: 0.0,
@@ -47,6 +56,10 @@ impl Reporter {
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
+                if hand_back.load(Ordering::SeqCst) {
+                    flag.store(true, Ordering::SeqCst);
+                    return;
+                }
                 let report = *rx.borrow_and_update();
                 let eta = eta_seconds(started.elapsed(), report.percent);
                 let still_running: Result<Option<String>, _> = sqlx::query_scalar(

@@ -112,6 +112,7 @@ pub async fn run(
             retry_base: Duration::from_secs(cfg.retry_base_secs),
             retry_max: Duration::from_secs(cfg.retry_max_secs),
         },
+        hand_back: Arc::new(std::sync::atomic::AtomicBool::new(false)),
     });
     tracing::info!(worker = %name, concurrency = cfg.concurrency(), "worker started");
 
@@ -146,21 +147,34 @@ pub async fn run(
         grace_s = cfg.shutdown_grace_secs,
         "shutting down: no new jobs, waiting for the current ones"
     );
-    let drained = tokio::time::timeout(Duration::from_secs(cfg.shutdown_grace_secs), async {
-        while let Some(res) = workers.join_next().await {
-            if let Ok(Err(e)) = res {
-                tracing::warn!(error = %e, "apalis worker ended with an error");
-            }
-        }
-    })
+    let drained = tokio::time::timeout(
+        Duration::from_secs(cfg.shutdown_grace_secs),
+        drain(&mut workers),
+    )
     .await;
     scheduler.abort();
     webhooks.abort();
     if drained.is_err() {
+        // Re-queue first, then stop the pipelines: the job is never unowned.
         hand_back(&services, &queue, &name).await;
+        runner
+            .hand_back
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let stopped = tokio::time::timeout(Duration::from_secs(10), drain(&mut workers)).await;
+        if stopped.is_err() {
+            tracing::warn!("jobs did not stop within 10 s of being handed back");
+        }
     }
     tracing::info!("worker stopped");
     Ok(())
+}
+
+async fn drain<E: std::fmt::Display + 'static>(workers: &mut tokio::task::JoinSet<Result<(), E>>) {
+    while let Some(res) = workers.join_next().await {
+        if let Ok(Err(e)) = res {
+            tracing::warn!(error = %e, "apalis worker ended with an error");
+        }
+    }
 }
 
 /// Jobs still running under this process go back to the queue without

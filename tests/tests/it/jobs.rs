@@ -7,7 +7,9 @@ use std::time::Duration;
 use vod_core::jobs::get_job;
 use vod_core::storage::ObjectStore;
 use vod_tests::TestEnv;
-use vod_tests::worker::{InProcessWorker, is_terminal, spawn_worker_process, wait_for_job};
+use vod_tests::worker::{
+    InProcessWorker, is_terminal, spawn_worker_process, spawn_worker_process_with, wait_for_job,
+};
 
 fn scratch(env: &TestEnv) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("vod-it-{}", env.id))
@@ -322,5 +324,56 @@ async fn due_retries_are_requeued_and_cancelled_jobs_stop() {
     worker.stop().await;
     cleanup_outputs(&env, retried).await;
     cleanup_outputs(&env, cancelled).await;
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn sigterm_hands_a_long_job_back_without_counting_a_loss() {
+    let env = TestEnv::start("job_term").await;
+    let clip = vod_tests::make_clip(&scratch(&env), "term.mp4", 40, 1280, 720, false);
+    let video_id = env.video_with_source("Handed back", &clip).await;
+    let mut first =
+        spawn_worker_process_with(&env, "term", &[("VOD_WORKER_SHUTDOWN_GRACE_SECS", "1")]);
+    let job = env
+        .services
+        .jobs
+        .enqueue_transcode(&env.services.db, video_id, "term")
+        .await
+        .unwrap();
+    wait_for_job(&env, job.id, Duration::from_secs(60), |j| {
+        j.state == "running" && j.percent.unwrap_or(0.0) > 1.0
+    })
+    .await;
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &first.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    // The grace period (1 s) is far shorter than the job: it must be handed back and the process exit.
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = first.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "worker did not exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "orderly exit: {status:?}");
+    let handed = get_job(&env.services.db, job.id).await.unwrap().unwrap();
+    assert_eq!(handed.state, "queued", "{handed:?}");
+    assert_eq!(
+        handed.worker_losses, 0,
+        "an orderly stop is not a lost worker"
+    );
+
+    let worker = InProcessWorker::start(&env).await;
+    let done = wait_for_job(&env, job.id, Duration::from_secs(240), is_terminal).await;
+    assert_eq!(done.state, "succeeded", "{done:?}");
+    assert_eq!((done.attempts, done.worker_losses), (2, 0));
+    worker.stop().await;
+    cleanup_outputs(&env, video_id).await;
     env.cleanup().await;
 }

@@ -67,6 +67,9 @@ pub struct JobRunner {
     pub playback: PlaybackConfig,
     pub worker_name: String,
     pub settings: JobSettings,
+    /// Set when the grace period of a shutdown ran out: running jobs stop
+    /// and are left to the runner, which has already re-queued them.
+    pub hand_back: Arc<std::sync::atomic::AtomicBool>,
 }
 
 enum Claim {
@@ -134,10 +137,14 @@ impl JobRunner {
             job.id,
             video.id,
             self.settings.progress_every,
+            self.hand_back.clone(),
         );
         let workdir = self.settings.work_root.join(format!("job-{}", job.id));
         let result = self.execute(&job, &video, &reporter, &workdir).await;
         let _ = tokio::fs::remove_dir_all(&workdir).await;
+        if self.hand_back.load(std::sync::atomic::Ordering::SeqCst) {
+            return Outcome::Skipped("handed back at shutdown");
+        }
         if reporter.is_cancelled() {
             drop(reporter);
             self.finish_cancelled(&job).await;
