@@ -65,11 +65,13 @@ echo "== 1. $uploads concurrent uploads of $size_mib MiB"
 for i in $(seq 1 "$uploads"); do fake_mp4 "$work/u$i.mp4" "$((size_mib * 1024 * 1024))"; done
 rss_base=$(awk '/VmRSS/ {print $2}' "/proc/$api/status")
 start=$(date +%s.%N)
+pids=()
 for i in $(seq 1 "$uploads"); do
   curl -sS -o "$work/u$i.json" -w '%{http_code}\n' -H "$auth" \
     -F "title=load $i" -F "file=@$work/u$i.mp4;type=video/mp4" "$base/v1/videos" >"$work/u$i.code" &
+  pids+=($!)
 done
-wait
+wait "${pids[@]}"
 end=$(date +%s.%N)
 ok=$(grep -c '^201$' "$work"/u*.code || true)
 peak_kib=$(awk '/VmHWM/ {print $2}' "/proc/$api/status")

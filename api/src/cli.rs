@@ -52,6 +52,7 @@ pub const DEFAULT_PULL_TIMEOUT_SECS: u64 = 3600;
 pub const DEFAULT_PULL_CONNECT_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_VIDEO_CACHE_TTL_SECS: u64 = 30;
 pub const DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE: u32 = 120;
+pub const DEFAULT_UPLOAD_MEMORY_MIB: u64 = 128;
 
 /// What the API itself decides: auth, upload limits, pull safety, caching.
 #[derive(Debug, Clone, Args)]
@@ -110,6 +111,11 @@ pub struct ApiConfig {
     #[arg(long, env = "VOD_RATE_LIMIT_WRITES_PER_MINUTE", default_value_t = DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE)]
     pub rate_limit_writes_per_minute: u32,
 
+    /// Memory for the part buffers of all streamed uploads together, MiB.
+    /// Beyond it uploads wait for room, so the API's memory stays bounded.
+    #[arg(long, env = "VOD_UPLOAD_MEMORY_MIB", default_value_t = DEFAULT_UPLOAD_MEMORY_MIB)]
+    pub upload_memory_mib: u64,
+
     #[command(flatten)]
     pub playback: PlaybackConfig,
 }
@@ -126,6 +132,7 @@ impl Default for ApiConfig {
             pull_allowed_ips: Vec::new(),
             video_cache_ttl_secs: DEFAULT_VIDEO_CACHE_TTL_SECS,
             rate_limit_writes_per_minute: DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE,
+            upload_memory_mib: DEFAULT_UPLOAD_MEMORY_MIB,
             playback: PlaybackConfig::default(),
         }
     }

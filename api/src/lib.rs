@@ -30,6 +30,26 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub readiness_timeout: Duration,
     pub config: Arc<ApiConfig>,
+    /// Part buffers of streamed uploads; see `source_upload::memory_budget`.
+    pub upload_memory: Arc<tokio::sync::Semaphore>,
+}
+
+impl AppState {
+    pub fn new(
+        services: Services,
+        metrics: PrometheusHandle,
+        readiness_timeout: Duration,
+        config: ApiConfig,
+    ) -> Self {
+        let upload_memory = source_upload::memory_budget(config.upload_memory_mib);
+        Self {
+            services: Arc::new(services),
+            metrics,
+            readiness_timeout,
+            config: Arc::new(config),
+            upload_memory,
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {

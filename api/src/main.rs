@@ -1,4 +1,3 @@
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -37,12 +36,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         db::migrate(&services.db).await?;
     }
     services.catalog.ensure_indexes().await?;
-    let state = AppState {
-        services: Arc::new(services),
-        metrics: vod_api::metrics_handle()?,
-        readiness_timeout: Duration::from_secs(args.readiness_timeout_secs.max(1)),
-        config: Arc::new(args.api),
-    };
+    let state = AppState::new(
+        services,
+        vod_api::metrics_handle()?,
+        Duration::from_secs(args.readiness_timeout_secs.max(1)),
+        args.api,
+    );
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;

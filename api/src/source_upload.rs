@@ -9,13 +9,28 @@ use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::{Bytes, BytesMut};
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
-use vod_core::storage::{PART_SIZE, S3Store};
+use vod_core::storage::S3Store;
 
 use crate::ApiError;
 use crate::sniff::{self, Container, SNIFF_LEN};
 
 type PartResult = Result<CompletedPart, ApiError>;
+
+/// Part size of streamed uploads: S3's minimum, so that many concurrent
+/// uploads fit a small memory budget. 10 000 parts cover 48 GiB.
+pub const STREAM_PART_SIZE: usize = 5 * 1024 * 1024;
+
+/// The process-wide budget of part buffers: every buffer being filled or
+/// uploaded holds one permit, so memory stays bounded whatever the number of
+/// concurrent uploads (beyond it, uploads wait and TCP slows the clients).
+pub fn memory_budget(mib: u64) -> Arc<Semaphore> {
+    let parts = (mib * 1024 * 1024 / STREAM_PART_SIZE as u64).max(2);
+    Arc::new(Semaphore::new(usize::try_from(parts).unwrap_or(2)))
+}
 
 pub struct SourceUpload {
     client: aws_sdk_s3::Client,
@@ -25,6 +40,8 @@ pub struct SourceUpload {
     received: u64,
     container: Option<Container>,
     buf: BytesMut,
+    memory: Arc<Semaphore>,
+    buf_permit: Option<OwnedSemaphorePermit>,
     upload_id: Option<String>,
     in_flight: Option<JoinHandle<PartResult>>,
     parts: Vec<CompletedPart>,
@@ -51,7 +68,13 @@ pub fn unsupported(head: &[u8]) -> ApiError {
 }
 
 impl SourceUpload {
-    pub fn new(store: &S3Store, key: String, limit: u64, method: &'static str) -> Self {
+    pub fn new(
+        store: &S3Store,
+        key: String,
+        limit: u64,
+        method: &'static str,
+        memory: Arc<Semaphore>,
+    ) -> Self {
         Self {
             client: store.sdk().clone(),
             bucket: store.bucket().to_owned(),
@@ -60,6 +83,8 @@ impl SourceUpload {
             received: 0,
             container: None,
             buf: BytesMut::new(),
+            memory,
+            buf_permit: None,
             upload_id: None,
             in_flight: None,
             parts: Vec::new(),
@@ -88,15 +113,30 @@ impl SourceUpload {
         }
         metrics::counter!("vod_upload_bytes_total", "method" => self.method)
             .increment(chunk.len() as u64);
-        self.buf.extend_from_slice(&chunk);
-        if self.container.is_none() && self.buf.len() >= SNIFF_LEN {
-            self.sniff()?;
-        }
-        while self.buf.len() >= PART_SIZE {
-            let part = self.buf.split_to(PART_SIZE).freeze();
-            // A fresh part-sized buffer: growing by doubling would overshoot.
-            self.buf.reserve(PART_SIZE);
-            self.send_part(part).await?;
+        let mut rest = &chunk[..];
+        while !rest.is_empty() {
+            if self.buf_permit.is_none() {
+                let permit = self
+                    .memory
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| ApiError::Internal("upload memory budget closed".into()))?;
+                self.buf_permit = Some(permit);
+                // Exactly one part: growing by doubling would overshoot the budget.
+                self.buf = BytesMut::with_capacity(STREAM_PART_SIZE);
+            }
+            let n = (STREAM_PART_SIZE - self.buf.len()).min(rest.len());
+            self.buf.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            if self.container.is_none() && self.buf.len() >= SNIFF_LEN {
+                self.sniff()?;
+            }
+            if self.buf.len() == STREAM_PART_SIZE {
+                let part = std::mem::take(&mut self.buf).freeze();
+                let permit = self.buf_permit.take();
+                self.send_part(part, permit).await?;
+            }
         }
         Ok(())
     }
@@ -107,7 +147,11 @@ impl SourceUpload {
         Ok(())
     }
 
-    async fn send_part(&mut self, body: Bytes) -> Result<(), ApiError> {
+    async fn send_part(
+        &mut self,
+        body: Bytes,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> Result<(), ApiError> {
         let upload_id = match &self.upload_id {
             Some(id) => id.clone(),
             None => {
@@ -140,6 +184,8 @@ impl SourceUpload {
             .part_number(n)
             .body(ByteStream::from(body));
         self.in_flight = Some(tokio::spawn(async move {
+            // The permit goes with the part's bytes and is released with them.
+            let _permit = permit;
             let out = request
                 .send()
                 .await
@@ -172,8 +218,9 @@ impl SourceUpload {
             self.sniff()?;
         }
         if !self.buf.is_empty() {
-            let last = self.buf.split().freeze();
-            self.send_part(last).await?;
+            let last = std::mem::take(&mut self.buf).freeze();
+            let permit = self.buf_permit.take();
+            self.send_part(last, permit).await?;
         }
         self.wait_in_flight().await?;
         Ok(self.received)

@@ -1,7 +1,6 @@
 //! The API served in-process for tests: the real router on 127.0.0.1:0 with
 //! this test's namespaced services, and helpers to call it.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, RequestBuilder, Response};
@@ -37,12 +36,12 @@ pub async fn spawn_api(env: &TestEnv, configure: impl FnOnce(&mut ApiConfig)) ->
     };
     configure(&mut config);
     let services = Services::connect(&env.config).await.unwrap();
-    let state = AppState {
-        services: Arc::new(services),
-        metrics: vod_api::metrics_handle().unwrap(),
-        readiness_timeout: Duration::from_secs(2),
-        config: Arc::new(config.clone()),
-    };
+    let state = AppState::new(
+        services,
+        vod_api::metrics_handle().unwrap(),
+        Duration::from_secs(2),
+        config.clone(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = vod_api::router(state);

@@ -78,7 +78,13 @@ pub async fn pull(
         .unwrap_or_default()
         .to_owned();
     let key = records::source_key(&cfg.source_key_prefix, video_id, &file_name);
-    let mut upload = SourceUpload::new(&state.services.sources, key.clone(), limit, "pull");
+    let mut upload = SourceUpload::new(
+        &state.services.sources,
+        key.clone(),
+        limit,
+        "pull",
+        state.upload_memory.clone(),
+    );
     let transferred = async {
         loop {
             let chunk = timeout_at(deadline, response.chunk())

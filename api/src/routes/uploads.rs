@@ -119,6 +119,7 @@ async fn read_form(
                     key,
                     state.config.max_upload_bytes,
                     "multipart",
+                    state.upload_memory.clone(),
                 ));
                 while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
                     sink.push(chunk).await?;

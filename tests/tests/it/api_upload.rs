@@ -32,7 +32,7 @@ async fn multipart_upload_streams_to_s3_and_queues_a_job() {
     let env = TestEnv::start("api_upload").await;
     let api = spawn_api(&env, |_| {}).await;
     let uploader = api.token("uploader").await;
-    // Three S3 parts: 8 MiB, 8 MiB and the rest.
+    // Several S3 parts (5 MiB each) and a short last one.
     let body = fake_mp4(17 * 1024 * 1024 + 123);
     let resp = api
         .request(Method::POST, "/v1/videos", Some(&uploader))
