@@ -70,6 +70,19 @@ impl ApiHandle {
         }
     }
 
+    /// `POST /v1/videos` with `form`; asserts 201 and returns the body (`{video, job}`).
+    pub async fn upload(&self, token: &str, form: reqwest::multipart::Form) -> Value {
+        let resp = self
+            .request(Method::POST, "/v1/videos", Some(token))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = status_json(resp).await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
     /// A new token with `role`, created through the API by the bootstrap admin.
     pub async fn token(&self, role: &str) -> String {
         let resp = self

@@ -115,17 +115,12 @@ async fn transcode(
     outdir: &Path,
     settings: vod_pipeline::Settings,
 ) -> anyhow::Result<vod_pipeline::Manifest> {
-    let (input, outdir) = (input.to_path_buf(), outdir.to_path_buf());
-    let span = tracing::Span::current();
-    let joined = tokio::task::spawn_blocking(move || {
-        let _entered = span.enter();
-        let mut last = Instant::now() - Duration::from_secs(10);
-        vod_pipeline::transcode(&input, &outdir, &settings, |p| {
-            if last.elapsed() >= Duration::from_secs(2) {
-                last = Instant::now();
-                tracing::info!(stage = ?p.stage, percent = format!("{:.1}", p.percent), "progress");
-            }
-        })
+    let mut last = Instant::now() - Duration::from_secs(10);
+    let joined = crate::transcode_blocking(input, outdir, settings, move |p| {
+        if last.elapsed() >= Duration::from_secs(2) {
+            last = Instant::now();
+            tracing::info!(stage = ?p.stage, percent = format!("{:.1}", p.percent), "progress");
+        }
     })
     .await
     .context("pipeline task panicked")?;

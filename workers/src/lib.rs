@@ -12,6 +12,23 @@ pub mod webhooks;
 
 pub use vod_core::keys::output_prefix;
 
+/// Runs the (blocking) pipeline on tokio's blocking pool inside the caller's
+/// tracing span. The outer error is a panic of the pipeline thread.
+pub async fn transcode_blocking(
+    input: &std::path::Path,
+    outdir: &std::path::Path,
+    settings: vod_pipeline::Settings,
+    progress: impl FnMut(vod_pipeline::Progress) + Send + 'static,
+) -> Result<vod_pipeline::Result<vod_pipeline::Manifest>, tokio::task::JoinError> {
+    let (input, outdir) = (input.to_path_buf(), outdir.to_path_buf());
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || {
+        let _entered = span.enter();
+        vod_pipeline::transcode(&input, &outdir, &settings, progress)
+    })
+    .await
+}
+
 /// Where a video's source lives in the sources bucket.
 pub fn source_key(video_id: uuid::Uuid, file_name: &str) -> String {
     vod_core::keys::source_key("", video_id, file_name)

@@ -23,14 +23,7 @@ async fn upload(
     let form = Form::new()
         .text("title", title.to_owned())
         .part("file", Part::bytes(bytes).file_name(name.to_owned()));
-    let resp = api
-        .request(Method::POST, "/v1/videos", Some(token))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = status_json(resp).await;
-    assert_eq!(status, 201, "{body}");
+    let body = api.upload(token, form).await;
     let video = body["video"]["id"].as_str().unwrap().parse().unwrap();
     let job = body["job"]["id"].as_str().unwrap().parse().unwrap();
     (video, job)

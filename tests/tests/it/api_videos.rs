@@ -12,15 +12,7 @@ async fn upload(api: &ApiHandle, token: &str, title: &str, tags: &str) -> Value 
         .text("title", title.to_owned())
         .text("tags", tags.to_owned())
         .part("file", Part::bytes(fake_mp4(4096)).file_name("a.mp4"));
-    let resp = api
-        .request(Method::POST, "/v1/videos", Some(token))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = status_json(resp).await;
-    assert_eq!(status, 201, "{body}");
-    body
+    api.upload(token, form).await
 }
 
 #[tokio::test]

@@ -318,24 +318,19 @@ impl JobRunner {
         outdir: &std::path::Path,
         reporter: &Reporter,
     ) -> Result<vod_pipeline::Manifest, Failure> {
-        let (input, outdir) = (input.to_path_buf(), outdir.to_path_buf());
         let mut settings = self.settings.pipeline.clone();
         settings.run.cancel = Some(reporter.cancel_flag());
         let tx = reporter.sender();
-        let span = tracing::Span::current();
-        let joined = tokio::task::spawn_blocking(move || {
-            let _entered = span.enter();
-            vod_pipeline::transcode(&input, &outdir, &settings, |p| {
-                let stage = match p.stage {
-                    vod_pipeline::Stage::Transcoding => "transcoding",
-                    vod_pipeline::Stage::Packaging => "packaging",
-                    vod_pipeline::Stage::Done => "publishing",
-                };
-                tx.send_replace(crate::progress::Report {
-                    stage,
-                    percent: p.percent as f32,
-                });
-            })
+        let joined = crate::transcode_blocking(input, outdir, settings, move |p| {
+            let stage = match p.stage {
+                vod_pipeline::Stage::Transcoding => "transcoding",
+                vod_pipeline::Stage::Packaging => "packaging",
+                vod_pipeline::Stage::Done => "publishing",
+            };
+            tx.send_replace(crate::progress::Report {
+                stage,
+                percent: p.percent as f32,
+            });
         })
         .await
         .map_err(|e| Failure::transient("pipeline.panicked", e))?;
