@@ -13,6 +13,7 @@ pub mod cli;
 pub mod error;
 mod extract;
 mod metrics_layer;
+pub mod openapi;
 mod ratelimit;
 mod records;
 mod routes;

@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use uuid::Uuid;
 use vod_core::db::Video;
 use vod_core::jobs::JobRecord;
@@ -131,8 +130,15 @@ pub async fn invalidate(state: &AppState, video_id: Uuid) {
     }
 }
 
+/// What every upload way answers once the source is stored and queued.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Accepted<'a> {
+    pub video: &'a Video,
+    pub job: &'a JobRecord,
+}
+
 pub fn accepted(status: StatusCode, video: &Video, job: &JobRecord) -> Response {
-    (status, Json(json!({ "video": video, "job": job }))).into_response()
+    (status, Json(Accepted { video, job })).into_response()
 }
 
 pub fn parse_id(raw: &str, what: &str) -> Result<Uuid, ApiError> {

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use vod_core::PlaybackConfig;
 use vod_core::db::Video;
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct RenditionView {
     pub name: String,
     pub kind: String,
@@ -26,7 +26,7 @@ pub struct RenditionView {
     pub playlist_key: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct VideoView {
     #[serde(flatten)]
     pub video: Video,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::cache::Cache;
 
 /// What SSE clients and webhooks see. Published on `{prefix}events:{video_id}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JobEvent {
     pub video_id: Uuid,
     pub job_id: Uuid,

@@ -56,7 +56,7 @@ impl From<sqlx::Error> for QueueError {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct JobRecord {
     pub id: Uuid,
     pub video_id: Uuid,

@@ -4,6 +4,7 @@
 
 pub mod ingest;
 pub mod job;
+pub mod metrics;
 pub mod progress;
 pub mod publish;
 pub mod register;

@@ -3,8 +3,8 @@
 //! job's heartbeat) and publishes it on Redis at most every interval. The
 //! same write tells the worker when the job was cancelled meanwhile.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
@@ -28,8 +28,43 @@ pub fn eta_seconds(elapsed: Duration, percent: f32) -> Option<i32> {
     i32::try_from((total - elapsed.as_secs_f64()).max(0.0).round() as i64).ok()
 }
 
-pub struct Reporter {
+/// Times each stage from its first report to the first report of the next,
+/// synchronously with the reports so quick stages are not coalesced away.
+#[derive(Debug)]
+struct StageClock {
+    stage: &'static str,
+    since: Instant,
+}
+
+impl StageClock {
+    fn advance(&mut self, stage: &'static str) {
+        if stage != self.stage {
+            crate::metrics::stage_finished(self.stage, self.since.elapsed());
+            self.stage = stage;
+            self.since = Instant::now();
+        }
+    }
+}
+
+/// Where reports go: the latest one for the writer task, and the stage clock.
+#[derive(Debug, Clone)]
+pub struct ProgressSink {
     tx: watch::Sender<Report>,
+    clock: Arc<Mutex<StageClock>>,
+}
+
+impl ProgressSink {
+    pub fn send_replace(&self, report: Report) {
+        self.clock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .advance(report.stage);
+        self.tx.send_replace(report);
+    }
+}
+
+pub struct Reporter {
+    sink: ProgressSink,
     cancelled: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -94,20 +129,35 @@ impl Reporter {
                 }
             }
         });
+        let clock = Arc::new(Mutex::new(StageClock {
+            stage: "downloading",
+            since: started,
+        }));
         Self {
-            tx,
+            sink: ProgressSink { tx, clock },
             cancelled,
             task,
         }
     }
 
     /// A cheap handle for the pipeline thread.
-    pub fn sender(&self) -> watch::Sender<Report> {
-        self.tx.clone()
+    pub fn sender(&self) -> ProgressSink {
+        self.sink.clone()
     }
 
     pub fn set(&self, stage: &'static str, percent: f32) {
-        self.tx.send_replace(Report { stage, percent });
+        self.sink.send_replace(Report { stage, percent });
+    }
+
+    /// The job's work is done: its last stage counts as finished too.
+    /// (A failed job's last stage did not finish and is not timed.)
+    pub fn finish(&self) {
+        let clock = self
+            .sink
+            .clock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        crate::metrics::stage_finished(clock.stage, clock.since.elapsed());
     }
 
     /// Set once the job left the `running` state under us (cancelled).

@@ -44,6 +44,10 @@ pub struct WorkerConfig {
     /// Stall timeout of the media pipeline, seconds without progress.
     #[arg(long, env = "VOD_PIPELINE_STALL_TIMEOUT_SECS", default_value_t = 60)]
     pub stall_timeout_secs: u64,
+    /// Address of the Prometheus `/metrics` endpoint (stage durations, job
+    /// outcomes); none when unset, since several workers may share a host.
+    #[arg(long, env = "VOD_WORKER_METRICS_LISTEN")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl WorkerConfig {
@@ -81,6 +85,12 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let name = worker_name();
+    if let Some(addr) = cfg.metrics_listen {
+        crate::metrics::serve(addr).await?;
+    } else {
+        // Still record, so a later scrape setup needs no code change.
+        crate::metrics::handle()?;
+    }
     let services = Arc::new(services);
     let queue = JobQueue::new(
         services.cache.connection(),

@@ -8,11 +8,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 use vod_core::storage::ObjectStore;
 
-use super::direct_parts::{abort, expected_part_size, plan_parts, presign, stored_parts};
+use super::direct_parts::{PartUrl, abort, expected_part_size, plan_parts, presign, stored_parts};
 use crate::auth::RequireUploader;
 use crate::extract::ApiJson;
 use crate::records::{self, VideoMeta};
@@ -20,7 +19,7 @@ use crate::sniff::{self, SNIFF_LEN};
 use crate::source_upload::{s3_error, unsupported};
 use crate::{ApiError, AppState};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUpload {
     title: Option<String>,
@@ -43,6 +42,55 @@ pub struct UploadRow {
     state: String,
 }
 
+/// The upload session a client drives: PUT each part to its URL, then `complete`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct UploadSession {
+    video_id: Uuid,
+    upload_id: String,
+    part_size: u64,
+    part_count: u64,
+    expires_at: chrono::DateTime<chrono::Utc>,
+    parts: Vec<PartUrl>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CreatedUpload {
+    video: vod_core::db::Video,
+    upload: UploadSession,
+}
+
+/// What S3 holds of an upload, and fresh URLs for the parts still missing.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct UploadParts {
+    video_id: Uuid,
+    /// open, completed or aborted; only an open upload lists parts.
+    state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    upload_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    part_size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    part_count: Option<u64>,
+    parts: Vec<StoredPart>,
+    missing: Vec<PartUrl>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct StoredPart {
+    part_number: i32,
+    size: u64,
+    etag: String,
+}
+
+/// Creates a video and a presigned S3 multipart upload for its source.
+#[utoipa::path(post, path = "/v1/uploads", tag = "uploads", security(("bearer" = [])),
+    request_body = CreateUpload,
+    responses((status = 201, body = CreatedUpload),
+        (status = 401, body = crate::openapi::ErrorBody), (status = 403, body = crate::openapi::ErrorBody),
+        (status = 413, body = crate::openapi::ErrorBody), (status = 415, body = crate::openapi::ErrorBody), (status = 422, body = crate::openapi::ErrorBody),
+        (status = 429, body = crate::openapi::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     RequireUploader(who): RequireUploader,
@@ -105,17 +153,17 @@ pub async fn create(
     )
     .await?;
     tracing::info!(%video_id, size = req.size, part_count, uploader = %who.name, "direct upload created");
-    let body = json!({
-        "video": video,
-        "upload": {
-            "video_id": video_id,
-            "upload_id": upload_id,
-            "part_size": part_size,
-            "part_count": part_count,
-            "expires_at": expires_at,
-            "parts": urls,
-        }
-    });
+    let body = CreatedUpload {
+        video,
+        upload: UploadSession {
+            video_id,
+            upload_id,
+            part_size,
+            part_count,
+            expires_at,
+            parts: urls,
+        },
+    };
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -170,6 +218,10 @@ fn sizes(row: &UploadRow) -> (u64, u64, u64) {
 
 /// `GET /v1/uploads/{video_id}/parts`: what S3 has, and fresh URLs for the
 /// rest, so an interrupted client can resume.
+#[utoipa::path(get, path = "/v1/uploads/{id}/parts", tag = "uploads", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Video id of the upload")),
+    responses((status = 200, body = UploadParts),
+        (status = 401, body = crate::openapi::ErrorBody), (status = 403, body = crate::openapi::ErrorBody), (status = 404, body = crate::openapi::ErrorBody)))]
 pub async fn parts(
     State(state): State<AppState>,
     RequireUploader(_): RequireUploader,
@@ -177,9 +229,16 @@ pub async fn parts(
 ) -> Result<Response, ApiError> {
     let (video_id, row) = load(&state, &raw_id).await?;
     if row.state != "open" {
-        return Ok(Json(
-            json!({ "video_id": video_id, "state": row.state, "parts": [], "missing": [] }),
-        )
+        return Ok(Json(UploadParts {
+            video_id,
+            state: row.state,
+            upload_id: None,
+            part_size: None,
+            part_count: None,
+            parts: Vec::new(),
+            missing: Vec::new(),
+            expires_at: None,
+        })
         .into_response());
     }
     let (size, part_size, count) = sizes(&row);
@@ -191,23 +250,33 @@ pub async fn parts(
         presign(&state, &row.key, &row.upload_id, size, part_size, missing).await?;
     let present: Vec<_> = stored
         .iter()
-        .map(|(n, size, etag)| json!({ "part_number": n, "size": size, "etag": etag }))
+        .map(|(n, size, etag)| StoredPart {
+            part_number: *n,
+            size: *size,
+            etag: etag.clone(),
+        })
         .collect();
-    Ok(Json(json!({
-        "video_id": video_id,
-        "upload_id": row.upload_id,
-        "state": row.state,
-        "part_size": part_size,
-        "part_count": count,
-        "parts": present,
-        "missing": urls,
-        "expires_at": expires_at,
-    }))
+    Ok(Json(UploadParts {
+        video_id,
+        upload_id: Some(row.upload_id),
+        state: row.state,
+        part_size: Some(part_size),
+        part_count: Some(count),
+        parts: present,
+        missing: urls,
+        expires_at: Some(expires_at),
+    })
     .into_response())
 }
 
 /// `POST /v1/uploads/{video_id}/complete`. Repeating it after success
 /// returns the same video and job.
+#[utoipa::path(post, path = "/v1/uploads/{id}/complete", tag = "uploads", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Video id of the upload")),
+    responses((status = 200, body = crate::records::Accepted),
+        (status = 401, body = crate::openapi::ErrorBody), (status = 403, body = crate::openapi::ErrorBody), (status = 404, body = crate::openapi::ErrorBody),
+        (status = 409, description = "Parts are missing or the upload was aborted", body = crate::openapi::ErrorBody),
+        (status = 415, body = crate::openapi::ErrorBody)))]
 pub async fn complete(
     State(state): State<AppState>,
     RequireUploader(who): RequireUploader,

@@ -16,7 +16,7 @@ pub const MAX_PARTS: u64 = 10_000;
 /// SigV4 presigned URLs cannot live longer than a week.
 const MAX_PRESIGN_SECS: u64 = 7 * 24 * 3600;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PartUrl {
     part_number: i32,
     size: u64,

@@ -141,6 +141,15 @@ fn status_of<E>(e: &SdkError<E, HttpResponse>) -> Option<u16> {
     e.raw_response().map(|r| r.status().as_u16())
 }
 
+/// An object of the outputs bucket, as the CDN serves it: Content-Type by
+/// extension, `Range`, conditional requests, CORS and `Cache-Control`.
+#[utoipa::path(get, path = "/cdn/{key}", tag = "edge",
+    params(("key" = String, Path, description = "Object key, e.g. `videos/<id>/hls/master.m3u8`"),
+        ("Range" = Option<String>, Header, description = "One byte range, `bytes=a-b`")),
+    responses((status = 200, description = "The object", content_type = "application/octet-stream"),
+        (status = 206, description = "The requested range"),
+        (status = 304, description = "Not modified"),
+        (status = 404, body = crate::openapi::ErrorBody), (status = 416, body = crate::openapi::ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     Path(key): Path<String>,
@@ -219,6 +228,9 @@ pub async fn get(
     Ok((status, h, Body::from_stream(stream)).into_response())
 }
 
+#[utoipa::path(head, path = "/cdn/{key}", tag = "edge",
+    params(("key" = String, Path, description = "Object key")),
+    responses((status = 200, description = "Headers of the object"), (status = 404, description = "No such object")))]
 pub async fn head(
     State(state): State<AppState>,
     Path(key): Path<String>,

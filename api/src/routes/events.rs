@@ -18,6 +18,12 @@ use crate::{ApiError, AppState};
 
 const FINAL: &[&str] = &["succeeded", "failed", "cancelled", "dead"];
 
+/// Server-Sent Events: a snapshot, then live job events until a final state.
+#[utoipa::path(get, path = "/v1/videos/{id}/events", tag = "videos", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Video id")),
+    responses((status = 200, description = "`data:` lines each holding a JobEvent",
+            body = vod_core::events::JobEvent, content_type = "text/event-stream"),
+        (status = 401, body = crate::openapi::ErrorBody), (status = 404, body = crate::openapi::ErrorBody)))]
 pub async fn events(
     State(state): State<AppState>,
     RequireViewer(_who): RequireViewer,

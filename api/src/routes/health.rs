@@ -7,11 +7,17 @@ use serde_json::json;
 use crate::AppState;
 
 /// The process is up; says nothing about dependencies.
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "The process is up", body = serde_json::Value,
+        example = json!({"status": "ok"}))))]
 pub async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
 /// Every dependency answered within the timeout; 503 naming the ones that did not.
+#[utoipa::path(get, path = "/readyz", tag = "health", responses(
+    (status = 200, description = "Every dependency answered", body = serde_json::Value),
+    (status = 503, description = "Some dependency did not answer; the body names it", body = serde_json::Value)))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let checks = state.services.readiness(state.readiness_timeout).await;
     let ready = checks.iter().all(|c| c.ok);
@@ -31,6 +37,9 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
+/// Prometheus text: requests, upload bytes, jobs by state.
+#[utoipa::path(get, path = "/metrics", tag = "health",
+    responses((status = 200, description = "Prometheus exposition format", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     // Job counts by state come from the record of truth at scrape time, so
     // they are right whichever process changed them.

@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use vod_core::events::{JobEvent, publish};
 use vod_core::jobs::{JobRecord, latest_job_for_video};
 use vod_core::storage::ObjectStore;
@@ -15,7 +14,17 @@ use crate::{ApiError, AppState};
 
 const ACTIVE: &[&str] = &["queued", "running", "retrying"];
 
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct JobEnvelope {
+    job: JobRecord,
+}
+
 /// `POST /v1/videos/{id}/retry`: a new job for a video whose last one failed.
+#[utoipa::path(post, path = "/v1/videos/{id}/retry", tag = "videos", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Video id")),
+    responses((status = 202, body = JobEnvelope),
+        (status = 401, body = crate::openapi::ErrorBody), (status = 403, body = crate::openapi::ErrorBody), (status = 404, body = crate::openapi::ErrorBody),
+        (status = 409, description = "The last job did not fail", body = crate::openapi::ErrorBody)))]
 pub async fn retry(
     State(state): State<AppState>,
     RequireUploader(who): RequireUploader,
@@ -54,11 +63,16 @@ pub async fn retry(
         .await?;
     invalidate(&state, id).await;
     tracing::info!(video_id = %id, job_id = %job.id, by = %who.name, "retry requested");
-    Ok((StatusCode::ACCEPTED, Json(json!({ "job": job }))).into_response())
+    Ok((StatusCode::ACCEPTED, Json(JobEnvelope { job })).into_response())
 }
 
 /// `POST /v1/jobs/{id}/cancel`: a queued job never starts; a running one stops
 /// at its next progress report and publishes nothing playable.
+#[utoipa::path(post, path = "/v1/jobs/{id}/cancel", tag = "jobs", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Job id")),
+    responses((status = 202, body = JobEnvelope),
+        (status = 401, body = crate::openapi::ErrorBody), (status = 403, body = crate::openapi::ErrorBody), (status = 404, body = crate::openapi::ErrorBody),
+        (status = 409, description = "The job already finished", body = crate::openapi::ErrorBody)))]
 pub async fn cancel(
     State(state): State<AppState>,
     RequireUploader(who): RequireUploader,
@@ -104,11 +118,15 @@ pub async fn cancel(
     };
     publish(&s.cache, &event).await;
     tracing::info!(job_id = %id, by = %who.name, "job cancelled");
-    Ok((StatusCode::ACCEPTED, Json(json!({ "job": job }))).into_response())
+    Ok((StatusCode::ACCEPTED, Json(JobEnvelope { job })).into_response())
 }
 
 /// `DELETE /v1/videos/{id}`: cancels its jobs, removes its source and outputs,
 /// its catalog entry and its records.
+#[utoipa::path(delete, path = "/v1/videos/{id}", tag = "videos", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Video id")),
+    responses((status = 204, description = "Deleted"),
+        (status = 401, body = crate::openapi::ErrorBody), (status = 403, body = crate::openapi::ErrorBody), (status = 404, body = crate::openapi::ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,
     RequireUploader(who): RequireUploader,

@@ -25,9 +25,10 @@ use crate::{ApiError, AppState, ssrf};
 
 pub const MAX_REDIRECTS: usize = 5;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PullRequest {
+    /// http or https; loopback, private, link-local and metadata addresses are refused.
     url: String,
     title: Option<String>,
     description: Option<String>,
@@ -56,6 +57,14 @@ fn timed_out(cfg: &ApiConfig) -> ApiError {
     ))
 }
 
+/// Fetches a source from a URL (redirects re-checked) and queues its transcode.
+#[utoipa::path(post, path = "/v1/videos/pull", tag = "uploads", security(("bearer" = [])),
+    request_body = PullRequest,
+    responses((status = 201, body = crate::records::Accepted),
+        (status = 401, body = crate::openapi::ErrorBody), (status = 403, body = crate::openapi::ErrorBody), (status = 413, body = crate::openapi::ErrorBody),
+        (status = 415, body = crate::openapi::ErrorBody),
+        (status = 422, description = "Bad URL, refused address or failed fetch", body = crate::openapi::ErrorBody),
+        (status = 429, body = crate::openapi::ErrorBody)))]
 pub async fn pull(
     State(state): State<AppState>,
     RequireUploader(who): RequireUploader,

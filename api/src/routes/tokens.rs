@@ -14,14 +14,14 @@ use crate::extract::ApiJson;
 use crate::records::parse_id;
 use crate::{ApiError, AppState};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
     name: String,
     role: Role,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct TokenInfo {
     id: Uuid,
     name: String,
@@ -31,6 +31,21 @@ pub struct TokenInfo {
     revoked_at: Option<DateTime<Utc>>,
 }
 
+/// A new token; the plain value is in this answer only.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NewToken {
+    #[serde(flatten)]
+    info: TokenInfo,
+    /// The bearer token. Shown once: only its hash is stored.
+    token: String,
+}
+
+#[utoipa::path(post, path = "/v1/tokens", tag = "tokens", security(("bearer" = [])),
+    request_body = CreateToken,
+    responses(
+        (status = 201, body = NewToken),
+        (status = 401, body = crate::openapi::ErrorBody), (status = 403, body = crate::openapi::ErrorBody),
+        (status = 422, body = crate::openapi::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     RequireAdmin(admin): RequireAdmin,
@@ -54,16 +69,12 @@ pub async fn create(
     .fetch_one(&state.services.db)
     .await?;
     tracing::info!(token_id = %info.id, role = %info.role, by = %admin.name, "API token created");
-    let body = serde_json::json!({
-        "id": info.id,
-        "name": info.name,
-        "role": info.role,
-        "created_at": info.created_at,
-        "token": token,
-    });
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    Ok((StatusCode::CREATED, Json(NewToken { info, token })).into_response())
 }
 
+#[utoipa::path(get, path = "/v1/tokens", tag = "tokens", security(("bearer" = [])),
+    responses((status = 200, body = Vec<TokenInfo>),
+        (status = 401, body = crate::openapi::ErrorBody), (status = 403, body = crate::openapi::ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     RequireAdmin(_): RequireAdmin,
@@ -77,6 +88,11 @@ pub async fn list(
 }
 
 /// Revoking twice is not an error; the first revocation time is kept.
+#[utoipa::path(delete, path = "/v1/tokens/{id}", tag = "tokens", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Token id")),
+    responses((status = 204, description = "Revoked"),
+        (status = 401, body = crate::openapi::ErrorBody), (status = 403, body = crate::openapi::ErrorBody),
+        (status = 404, body = crate::openapi::ErrorBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
     RequireAdmin(admin): RequireAdmin,

@@ -20,6 +20,22 @@ const MAX_TEXT_FIELD: usize = 64 * 1024;
 /// Room for multipart boundaries and text fields over the file size limit.
 const FORM_OVERHEAD: u64 = 1024 * 1024;
 
+/// The multipart form of `POST /v1/videos`; send the text fields before `file`.
+#[derive(utoipa::ToSchema)]
+#[allow(
+    dead_code,
+    reason = "documents the form; the handler reads it as a stream"
+)]
+struct UploadForm {
+    title: String,
+    description: Option<String>,
+    /// Comma-separated, or the field repeated.
+    tags: Option<String>,
+    /// The media file: MP4/MOV, Matroska/WebM, MPEG-TS, AVI, FLV, Ogg or a raw stream.
+    #[schema(format = Binary, content_media_type = "application/octet-stream")]
+    file: String,
+}
+
 #[derive(Default)]
 struct Form {
     title: Option<String>,
@@ -27,6 +43,15 @@ struct Form {
     tags: Vec<String>,
 }
 
+/// Streams the file into the sources bucket as it arrives and queues its transcode.
+#[utoipa::path(post, path = "/v1/videos", tag = "uploads", security(("bearer" = [])),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, body = records::Accepted),
+        (status = 401, body = crate::openapi::ErrorBody), (status = 403, body = crate::openapi::ErrorBody),
+        (status = 413, description = "Larger than the upload limit", body = crate::openapi::ErrorBody),
+        (status = 415, description = "Not a media file (checked by magic bytes)", body = crate::openapi::ErrorBody),
+        (status = 422, body = crate::openapi::ErrorBody), (status = 429, body = crate::openapi::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     RequireUploader(who): RequireUploader,

@@ -6,7 +6,6 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 use vod_core::db::{Video, get_video};
 use vod_core::jobs::get_job;
@@ -31,6 +30,11 @@ const MAX_PER_PAGE: u32 = 100;
 /// Deep offsets are slow and nobody pages that far by hand.
 const MAX_PAGE: u32 = 1000;
 
+/// A video with its renditions and playback, poster and storyboard URLs (cached).
+#[utoipa::path(get, path = "/v1/videos/{id}", tag = "videos", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Video id")),
+    responses((status = 200, body = crate::view::VideoView),
+        (status = 400, body = crate::openapi::ErrorBody), (status = 401, body = crate::openapi::ErrorBody), (status = 404, body = crate::openapi::ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     RequireViewer(_): RequireViewer,
@@ -64,7 +68,7 @@ pub async fn get(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Patch {
     title: Option<String>,
@@ -72,6 +76,12 @@ pub struct Patch {
     tags: Option<Vec<String>>,
 }
 
+/// Edits title, description or tags; the catalog and cache follow.
+#[utoipa::path(patch, path = "/v1/videos/{id}", tag = "videos", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Video id")), request_body = Patch,
+    responses((status = 200, body = Video),
+        (status = 401, body = crate::openapi::ErrorBody), (status = 403, body = crate::openapi::ErrorBody), (status = 404, body = crate::openapi::ErrorBody),
+        (status = 422, body = crate::openapi::ErrorBody)))]
 pub async fn patch(
     State(state): State<AppState>,
     RequireUploader(who): RequireUploader,
@@ -121,21 +131,39 @@ pub async fn patch(
     Ok(Json(video))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// Words searched in title, description and tags (the catalog's text index).
     q: Option<String>,
     tag: Option<String>,
+    /// created, uploading, queued, processing, ready, failed or deleted.
     status: Option<String>,
+    /// From 1.
     page: Option<u32>,
+    /// 1 to 100, default 20.
     per_page: Option<u32>,
 }
 
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct VideoPage {
+    items: Vec<Video>,
+    page: u32,
+    per_page: u32,
+    has_more: bool,
+}
+
+/// Lists videos, newest first, or by relevance when `q` is given.
+#[utoipa::path(get, path = "/v1/videos", tag = "videos", security(("bearer" = [])),
+    params(ListParams),
+    responses((status = 200, body = VideoPage),
+        (status = 400, body = crate::openapi::ErrorBody), (status = 401, body = crate::openapi::ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     RequireViewer(_): RequireViewer,
     ApiQuery(params): ApiQuery<ListParams>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<VideoPage>, ApiError> {
     let page = params.page.unwrap_or(1);
     if page == 0 || page > MAX_PAGE {
         return Err(ApiError::BadRequest(format!(
@@ -196,14 +224,18 @@ pub async fn list(
         rows.truncate(per_page as usize);
         (rows, has_more)
     };
-    Ok(Json(json!({
-        "items": items,
-        "page": page,
-        "per_page": per_page,
-        "has_more": has_more,
-    })))
+    Ok(Json(VideoPage {
+        items,
+        page,
+        per_page,
+        has_more,
+    }))
 }
 
+#[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Job id")),
+    responses((status = 200, body = vod_core::jobs::JobRecord),
+        (status = 400, body = crate::openapi::ErrorBody), (status = 401, body = crate::openapi::ErrorBody), (status = 404, body = crate::openapi::ErrorBody)))]
 pub async fn job(
     State(state): State<AppState>,
     RequireViewer(_): RequireViewer,

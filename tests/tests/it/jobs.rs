@@ -176,13 +176,35 @@ async fn a_worker_killed_mid_transcode_hands_the_job_to_another() {
     first.kill().unwrap(); // SIGKILL: no chance to hand anything back
     first.wait().unwrap();
 
-    let mut second = spawn_worker_process(&env, "second");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut second =
+        spawn_worker_process_with(&env, "second", &[("VOD_WORKER_METRICS_LISTEN", &listen)]);
     let done = wait_for_job(&env, job.id, Duration::from_secs(240), is_terminal).await;
+    // The worker that finished the job timed each of its stages.
+    let scrape = reqwest::get(format!("http://{listen}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     second.kill().unwrap();
     second.wait().unwrap();
     assert_eq!(done.state, "succeeded", "{done:?}");
     assert_eq!(done.worker_losses, 1);
     assert_eq!(done.attempts, 2);
+    for stage in ["downloading", "transcoding", "publishing", "registering"] {
+        let line = format!("vod_job_stage_seconds_count{{stage=\"{stage}\"}} 1");
+        assert!(scrape.contains(&line), "no `{line}` in:\n{scrape}");
+    }
+    assert!(
+        scrape.contains("vod_worker_jobs_total{outcome=\"succeeded\"} 1"),
+        "{scrape}"
+    );
 
     let manifest: serde_json::Value = serde_json::from_slice(
         &env.services

@@ -10,6 +10,7 @@ mod api_auth;
 mod api_direct;
 mod api_edge;
 mod api_lifecycle;
+mod api_openapi;
 mod api_pull;
 mod api_ratelimit;
 mod api_upload;

@@ -92,7 +92,9 @@ impl JobRunner {
         let span = tracing::info_span!("job", job_id = %task.job_id, video_id = %task.video_id, worker = %self.worker_name);
         let _guard = span.enter();
         drop(_guard);
+        let started = std::time::Instant::now();
         let outcome = tracing::Instrument::instrument(self.process_inner(task), span.clone()).await;
+        crate::metrics::job_finished(&outcome, started.elapsed());
         span.in_scope(|| tracing::info!(?outcome, "job finished"));
         outcome
     }
@@ -149,6 +151,9 @@ impl JobRunner {
             drop(reporter);
             self.finish_cancelled(&job).await;
             return Outcome::Cancelled;
+        }
+        if result.is_ok() {
+            reporter.finish();
         }
         drop(reporter);
         match result {
