@@ -38,18 +38,23 @@ locals {
   }
 }
 
+locals {
+  # Static names: for_each may not iterate over values derived from secrets.
+  generated_secrets = toset(["database-url", "redis-url", "mongodb-url", "bootstrap-admin-token"])
+}
+
 resource "aws_secretsmanager_secret" "generated" {
   # checkov:skip=CKV2_AWS_57:These secrets are connection URLs built from passwords Terraform sets on the databases; rotate by tainting the random_password and re-applying (README.md), not with a rotation Lambda that cannot rewrite the URL.
-  for_each                = local.secret_values
+  for_each                = local.generated_secrets
   name                    = "${local.prefix}/${each.key}"
   kms_key_id              = aws_kms_key.main.arn
   recovery_window_in_days = 7
 }
 
 resource "aws_secretsmanager_secret_version" "generated" {
-  for_each      = local.secret_values
+  for_each      = local.generated_secrets
   secret_id     = aws_secretsmanager_secret.generated[each.key].id
-  secret_string = each.value
+  secret_string = local.secret_values[each.key]
 }
 
 # Filled by the operator: `aws secretsmanager put-secret-value --secret-id

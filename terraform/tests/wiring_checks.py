@@ -2,7 +2,17 @@
 Each raises AssertionError with the reason; test_wiring.py runs them on
 terraform/ and test_mutations.py shows that each one fails on a broken copy."""
 
-from tfmodel import attr, blocks, one, refs
+import re
+
+from tfmodel import MODULE_DIR, attr, blocks
+
+# Settings other branches add to the binaries (MediaConvert backend, signed
+# CDN URLs, the queue-depth metric); names the code does not know yet must be
+# listed here, so that a typo in any other name fails the test.
+PENDING_APP_SETTINGS = {
+    "VOD_WORKER_BACKEND", "VOD_MEDIACONVERT_ROLE_ARN", "VOD_MEDIACONVERT_QUEUE_ARN", "VOD_MEDIACONVERT_ENDPOINT",
+    "VOD_CDN_KEY_PAIR_ID", "VOD_CDN_PRIVATE_KEY", "VOD_QUEUE_METRIC_NAMESPACE", "VOD_QUEUE_METRIC_ENVIRONMENT",
+}
 
 BUCKETS = ("sources", "outputs", "logs")
 
@@ -229,6 +239,12 @@ def check_no_secret_literals(m):
         for name, body in m.resources[rtype].items():
             value = attr(body, key)
             assert value.startswith("${random_password.") and value.endswith(".result}"), f"{rtype}.{name}.{key} = {value!r}"
+    # Terraform refuses for_each over sensitive values (random_password results).
+    for kind in (m.resources, m.data):
+        for rtype, named in kind.items():
+            for name, body in named.items():
+                fe = str(body.get("for_each", ""))
+                assert "secret_values" not in fe and "random_password" not in fe, f"{rtype}.{name} iterates over secrets"
     for name in ("cdn_public_key_pem", "api_certificate_arn", "panel_origins"):
         assert "default" not in m.variables[name], f"variable {name} must be set by the deployer"
 
@@ -268,6 +284,24 @@ def _resources(s):
     """A statement's resources as a list; a `for` expression stays one string item."""
     value = attr(s, "resources", default=[])
     return value if isinstance(value, list) else [value]
+
+
+def app_setting_names(repo=MODULE_DIR.parent):
+    """Every `env = "VOD_…"` the Rust binaries read (clap arguments)."""
+    names = set()
+    for crate in ("core", "api", "workers", "lambda"):
+        for rs in (repo / crate).glob("src/**/*.rs"):
+            names |= set(re.findall(r'env\s*=\s*"(VOD_\w+)"', rs.read_text()))
+    return names
+
+
+def check_env_names_known_to_app(m):
+    known = app_setting_names()
+    assert {"VOD_DATABASE_URL", "VOD_S3_SOURCES_BUCKET", "VOD_LISTEN"} <= known, "could not read the app's settings"
+    for local in ("common_env", "api_only_env", "worker_only_env", "service_secrets", "api_only_secrets"):
+        for name in m.locals[local]:
+            if not name.startswith("__"):
+                assert name in known or name in PENDING_APP_SETTINGS, f"local.{local}: {name} is read by no binary"
 
 
 def _statements(m):
