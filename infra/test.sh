@@ -21,6 +21,10 @@ for tool in cargo rustfmt cargo-clippy; do
   command -v "$tool" >/dev/null || { echo "missing $tool: install the Rust toolchain with rustfmt and clippy" >&2; exit 1; }
 done
 
+step "terraform checks"
+# fmt, checkov and the HCL wiring tests; offline, about 25 s (terraform/README.md).
+bash terraform/check.sh
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -31,7 +31,7 @@ done
 
 # shellcheck source=lib/common.sh source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-for lib in gstreamer postgres redis mongo garage; do
+for lib in gstreamer postgres redis mongo garage pytools; do
     # shellcheck source=/dev/null
     source "$INFRA_DIR/lib/$lib.sh"
 done
@@ -53,6 +53,7 @@ postgres_up
 redis_up
 mongo_up
 garage_up
+pytools_up
 
 # --- .state/env -------------------------------------------------------------
 
@@ -87,5 +88,6 @@ write_env
     printf '%-11s %-8s %s\n' s3/garage "$GARAGE_STATUS" "http://127.0.0.1:$S3_PORT (region garage, path-style, key $S3_KEY_ID, buckets ${GARAGE_BUCKETS[*]})"
     printf '%-11s %-8s %s\n' mongodb "$MONGO_STATUS" "mongodb://127.0.0.1:$MONGO_PORT/ (nx-27017, database vod)"
     printf '%-11s %-8s %s\n' gstreamer ok "$GST_VERSION (ffmpeg/ffprobe, plugins base/good/bad/ugly/libav)"
+    printf '%-11s %-8s %s\n' pytools ok "$CHECKS_VENV (checkov, HCL2 parser, botocore)"
     printf '\nenv: %s  (source it: . %s)   took %ss\n' "$ENV_FILE" "$ENV_FILE" "$((SECONDS - START_TIME))"
 }
