@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use uuid::Uuid;
-use vod_core::db::Video;
+use vod_core::db::{Video, Visibility};
 use vod_core::jobs::JobRecord;
 
 use crate::{ApiError, AppState};
@@ -21,6 +21,7 @@ pub struct VideoMeta {
     pub title: String,
     pub description: String,
     pub tags: Vec<String>,
+    pub visibility: Visibility,
 }
 
 /// Trims, drops empty and duplicate tags; refuses too many or too long ones.
@@ -79,8 +80,23 @@ impl VideoMeta {
             title: validate_title(title)?,
             description: validate_description(description)?,
             tags: normalize_tags(tags)?,
+            visibility: Visibility::default(),
         })
     }
+
+    pub fn with_visibility(mut self, visibility: Option<Visibility>) -> Self {
+        self.visibility = visibility.unwrap_or_default();
+        self
+    }
+}
+
+/// A `visibility` form field: `public` or `private`.
+pub fn parse_visibility(raw: &str) -> Result<Visibility, ApiError> {
+    Visibility::parse(raw).ok_or_else(|| {
+        ApiError::invalid(format!(
+            "field `visibility`: {raw:?} is neither \"public\" nor \"private\""
+        ))
+    })
 }
 
 pub use vod_core::keys::{source_key, video_cache_key as cache_key};
@@ -95,8 +111,8 @@ pub async fn insert_video(
 ) -> Result<Video, ApiError> {
     let bytes = source_bytes.map(|b| i64::try_from(b).unwrap_or(i64::MAX));
     Ok(sqlx::query_as(
-        "INSERT INTO videos (id, title, description, tags, status, source_key, source_bytes)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+        "INSERT INTO videos (id, title, description, tags, status, source_key, source_bytes, visibility)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
     )
     .bind(id)
     .bind(&meta.title)
@@ -105,6 +121,7 @@ pub async fn insert_video(
     .bind(status)
     .bind(source_key)
     .bind(bytes)
+    .bind(meta.visibility.as_str())
     .fetch_one(&state.services.db)
     .await?)
 }

@@ -7,9 +7,11 @@ use crate::AppState;
 mod direct;
 mod direct_parts;
 mod edge;
+pub mod edge_access;
 mod events;
 mod health;
 mod lifecycle;
+mod playback;
 mod pull;
 mod tokens;
 mod uploads;
@@ -44,6 +46,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v1/videos/{id}/events", get(events::events))
         .route("/v1/videos/{id}/retry", post(lifecycle::retry))
+        .route("/v1/videos/{id}/playback-session", post(playback::session))
         .route("/v1/jobs/{id}", get(videos::job))
         .route("/v1/jobs/{id}/cancel", post(lifecycle::cancel))
         .route("/v1/uploads", post(direct::create))
