@@ -15,5 +15,7 @@ mod api_ratelimit;
 mod api_upload;
 mod api_videos;
 mod jobs;
+mod signed_playback;
 mod smoke;
+mod visibility;
 mod webhooks;
