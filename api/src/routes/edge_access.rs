@@ -47,12 +47,12 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         client,
     )
     .await;
-    match decision {
-        Ok(false) => next.run(req).await,
+    let mut refused = match decision {
+        Ok(false) => return next.run(req).await,
         Ok(true) => {
             let mut response = next.run(req).await;
             keep_out_of_shared_caches(response.headers_mut());
-            response
+            return response;
         }
         Err(Refusal::Denied(denied)) => {
             tracing::info!(%key, code = denied.code(), reason = %denied, "edge refused an unsigned or invalid request");
@@ -60,7 +60,13 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
             (StatusCode::FORBIDDEN, Json(body)).into_response()
         }
         Err(Refusal::Api(e)) => e.into_response(),
-    }
+    };
+    // Refusals skip the edge router's CORS layer; players must still see the status.
+    refused.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    refused
 }
 
 enum Refusal {

@@ -57,6 +57,7 @@ impl Edge<'_> {
 
     async fn refused(&self, url: &str, cookie: Option<&str>, code: &str) {
         let resp = self.get(url, cookie).await;
+        assert_eq!(resp.headers()["access-control-allow-origin"], "*", "{url}");
         let message = expect_error(resp, 403, code).await;
         assert!(!message.is_empty());
     }
