@@ -18,7 +18,7 @@ mod verify;
 
 pub use config::{DEFAULT_SIGNED_URL_TTL, SigningConfig, parse_ttl};
 pub use policy::{Cidr, Policy, cf_base64_decode, cf_base64_encode, wildcard_match};
-pub use signer::{CdnKey, SignedCookies, UrlSigner, cookie_names};
+pub use signer::{CdnKey, SignedCookies, UrlSigner};
 pub use verify::{Denied, Presented, check};
 
 /// Failures to load a key or to sign. Access decisions are [`Denied`].

@@ -85,16 +85,6 @@ impl FromStr for CdnKey {
     }
 }
 
-/// Cookie names CloudFront reads, in the order they are usually set.
-pub fn cookie_names() -> [&'static str; 4] {
-    [
-        "CloudFront-Policy",
-        "CloudFront-Expires",
-        "CloudFront-Signature",
-        "CloudFront-Key-Pair-Id",
-    ]
-}
-
 /// Signs with one key pair; the public half checks signatures at the edge.
 #[derive(Clone)]
 pub struct UrlSigner {
