@@ -46,6 +46,8 @@ START_TIME=$SECONDS
 # C compiler and pkg-config, then goes on in the background while the other
 # services are installed and started.
 apt_ensure "build tools" build-essential pkg-config
+# The CDN signing tests check our signatures with openssl (an independent implementation).
+apt_ensure "signing tests" openssl
 garage_build_start
 
 gstreamer_up

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand};
+use vod_core::cdn::SigningConfig;
 use vod_core::{LogConfig, PlaybackConfig, Secret, ServicesConfig};
 
 #[derive(Debug, Parser)]
@@ -118,6 +119,10 @@ pub struct ApiConfig {
 
     #[command(flatten)]
     pub playback: PlaybackConfig,
+
+    /// Signed playback of private videos (CloudFront signed URLs and cookies).
+    #[command(flatten)]
+    pub cdn_signing: SigningConfig,
 }
 
 impl Default for ApiConfig {
@@ -134,6 +139,7 @@ impl Default for ApiConfig {
             rate_limit_writes_per_minute: DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE,
             upload_memory_mib: DEFAULT_UPLOAD_MEMORY_MIB,
             playback: PlaybackConfig::default(),
+            cdn_signing: SigningConfig::default(),
         }
     }
 }

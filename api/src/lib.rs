@@ -14,6 +14,7 @@ pub mod error;
 mod extract;
 mod metrics_layer;
 pub mod openapi;
+mod playback;
 mod ratelimit;
 mod records;
 mod routes;
@@ -55,6 +56,11 @@ impl AppState {
 
 pub fn router(state: AppState) -> Router {
     routes::router()
+        // Signed playback: CloudFront's access check in front of `/cdn/…`.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            routes::edge_access::guard,
+        ))
         .layer(axum::middleware::from_fn(metrics_layer::track))
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(

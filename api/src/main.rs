@@ -37,6 +37,18 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // A bad CDN key stops start-up before any connection is made.
+    match args.api.cdn_signing.signer() {
+        Ok(Some(signer)) => tracing::info!(
+            key_pair_id = signer.key_pair_id(),
+            sign_all = args.api.cdn_signing.sign_all,
+            "signed playback enabled"
+        ),
+        Ok(None) => {
+            tracing::warn!("VOD_CDN_KEY_PAIR_ID is not set: private videos are served unsigned")
+        }
+        Err(e) => anyhow::bail!("CDN signing ({}): {e}", e.code()),
+    }
     let services = Services::connect(&args.services).await?;
     if !args.skip_migrations {
         db::migrate(&services.db).await?;
@@ -52,7 +64,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(addr = %listener.local_addr()?, "vod-api listening");
-    axum::serve(listener, router(state))
+    // Peer addresses feed the IpAddress condition of signed-URL policies.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(vod_core::shutdown::signal())
         .await?;
     tracing::info!("vod-api stopped");

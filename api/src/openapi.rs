@@ -74,6 +74,7 @@ impl Modify for BearerAuth {
         routes::direct::create,
         routes::direct::parts,
         routes::direct::complete,
+        routes::playback::session,
         routes::edge::get,
         routes::edge::head,
         openapi_json,

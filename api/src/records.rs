@@ -5,7 +5,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
-use vod_core::db::Video;
+use vod_core::db::{Video, Visibility};
 use vod_core::jobs::JobRecord;
 
 use crate::{ApiError, AppState};
@@ -20,6 +20,7 @@ pub struct VideoMeta {
     pub title: String,
     pub description: String,
     pub tags: Vec<String>,
+    pub visibility: Visibility,
 }
 
 /// Trims, drops empty and duplicate tags; refuses too many or too long ones.
@@ -78,8 +79,23 @@ impl VideoMeta {
             title: validate_title(title)?,
             description: validate_description(description)?,
             tags: normalize_tags(tags)?,
+            visibility: Visibility::default(),
         })
     }
+
+    pub fn with_visibility(mut self, visibility: Option<Visibility>) -> Self {
+        self.visibility = visibility.unwrap_or_default();
+        self
+    }
+}
+
+/// A `visibility` form field: `public` or `private`.
+pub fn parse_visibility(raw: &str) -> Result<Visibility, ApiError> {
+    Visibility::parse(raw).ok_or_else(|| {
+        ApiError::invalid(format!(
+            "field `visibility`: {raw:?} is neither \"public\" nor \"private\""
+        ))
+    })
 }
 
 pub use vod_core::keys::{source_key, video_cache_key as cache_key};
@@ -94,8 +110,8 @@ pub async fn insert_video(
 ) -> Result<Video, ApiError> {
     let bytes = source_bytes.map(|b| i64::try_from(b).unwrap_or(i64::MAX));
     Ok(sqlx::query_as(
-        "INSERT INTO videos (id, title, description, tags, status, source_key, source_bytes)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+        "INSERT INTO videos (id, title, description, tags, status, source_key, source_bytes, visibility)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
     )
     .bind(id)
     .bind(&meta.title)
@@ -104,6 +120,7 @@ pub async fn insert_video(
     .bind(status)
     .bind(source_key)
     .bind(bytes)
+    .bind(meta.visibility.as_str())
     .fetch_one(&state.services.db)
     .await?)
 }

@@ -34,6 +34,9 @@ pub struct VideoView {
     pub poster_url: Option<String>,
     pub storyboard_url: Option<String>,
     pub renditions: Vec<RenditionView>,
+    /// When the signed URLs above stop working (only when they are signed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub urls_expire_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub async fn video_view(
@@ -73,5 +76,6 @@ pub async fn video_view(
         storyboard_url: url_of("storyboard"),
         renditions,
         video,
+        urls_expire_at: None,
     })
 }

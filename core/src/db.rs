@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, migrate::Migrator};
 use uuid::Uuid;
@@ -59,6 +59,8 @@ pub struct Video {
     pub description: String,
     pub tags: Vec<String>,
     pub status: String,
+    /// `public` or `private` (played only through signed CDN URLs or cookies).
+    pub visibility: String,
     pub source_key: Option<String>,
     pub source_bytes: Option<i64>,
     pub output_prefix: Option<String>,
@@ -69,6 +71,40 @@ pub struct Video {
     pub error_message: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// Who may play a video: anyone with its URLs, or only holders of a signed
+/// URL or signed cookies (see `cdn`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    #[default]
+    Public,
+    Private,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Private => "private",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim() {
+            "public" => Some(Self::Public),
+            "private" => Some(Self::Private),
+            _ => None,
+        }
+    }
+}
+
+impl Video {
+    /// Unknown values (a newer schema) count as private: failing closed.
+    pub fn visibility(&self) -> Visibility {
+        Visibility::parse(&self.visibility).unwrap_or(Visibility::Private)
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod catalog;
+pub mod cdn;
 pub mod config;
 pub mod db;
 pub mod events;

@@ -46,6 +46,7 @@ pub async fn spawn_api(env: &TestEnv, configure: impl FnOnce(&mut ApiConfig)) ->
     let addr = listener.local_addr().unwrap();
     let app = vod_api::router(state);
     let task = tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         axum::serve(listener, app).await.unwrap();
     });
     ApiHandle {

@@ -26,6 +26,7 @@ pub struct CreateUpload {
     description: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
+    visibility: Option<vod_core::db::Visibility>,
     size: u64,
     content_type: Option<String>,
     /// Only its extension is used, for the source key.
@@ -96,7 +97,8 @@ pub async fn create(
     RequireUploader(who): RequireUploader,
     ApiJson(req): ApiJson<CreateUpload>,
 ) -> Result<Response, ApiError> {
-    let meta = VideoMeta::new(req.title.as_deref(), req.description.as_deref(), req.tags)?;
+    let meta = VideoMeta::new(req.title.as_deref(), req.description.as_deref(), req.tags)?
+        .with_visibility(req.visibility);
     let limit = state.config.max_upload_bytes;
     if req.size == 0 {
         return Err(ApiError::invalid("field `size` must be at least 1 byte"));

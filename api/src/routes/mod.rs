@@ -7,9 +7,11 @@ use crate::AppState;
 pub(crate) mod direct;
 pub(crate) mod direct_parts;
 pub(crate) mod edge;
+pub mod edge_access;
 pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod lifecycle;
+pub(crate) mod playback;
 pub(crate) mod pull;
 pub(crate) mod tokens;
 pub(crate) mod uploads;
@@ -45,6 +47,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v1/videos/{id}/events", get(events::events))
         .route("/v1/videos/{id}/retry", post(lifecycle::retry))
+        .route("/v1/videos/{id}/playback-session", post(playback::session))
         .route("/v1/jobs/{id}", get(videos::job))
         .route("/v1/jobs/{id}/cancel", post(lifecycle::cancel))
         .route("/v1/uploads", post(direct::create))

@@ -34,6 +34,7 @@ pub struct PullRequest {
     description: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
+    visibility: Option<vod_core::db::Visibility>,
 }
 
 fn invalid_url(message: impl Into<String>) -> ApiError {
@@ -70,7 +71,8 @@ pub async fn pull(
     RequireUploader(who): RequireUploader,
     ApiJson(req): ApiJson<PullRequest>,
 ) -> Result<Response, ApiError> {
-    let meta = VideoMeta::new(req.title.as_deref(), req.description.as_deref(), req.tags)?;
+    let meta = VideoMeta::new(req.title.as_deref(), req.description.as_deref(), req.tags)?
+        .with_visibility(req.visibility);
     let url = Url::parse(&req.url).map_err(|e| invalid_url(format!("field `url`: {e}")))?;
     let cfg = &state.config;
     let deadline = Instant::now() + Duration::from_secs(cfg.pull_timeout_secs.max(1));

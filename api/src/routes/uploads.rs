@@ -1,5 +1,5 @@
-//! `POST /v1/videos`: a multipart form with `file`, `title`, `description`
-//! and `tags` (comma-separated or repeated). The file streams straight into
+//! `POST /v1/videos`: a multipart form with `file`, `title`, `description`,
+//! `tags` (comma-separated or repeated) and `visibility` (`public`/`private`). The file streams straight into
 //! the sources bucket; nothing is written to disk or held whole in memory.
 //! Send the text fields first: a missing title is only noticed at the end.
 
@@ -41,6 +41,7 @@ struct Form {
     title: Option<String>,
     description: Option<String>,
     tags: Vec<String>,
+    visibility: Option<vod_core::db::Visibility>,
 }
 
 /// Streams the file into the sources bucket as it arrives and queues its transcode.
@@ -87,6 +88,7 @@ pub async fn create(
             form.description.as_deref(),
             std::mem::take(&mut form.tags),
         )
+        .map(|m| m.with_visibility(form.visibility))
     });
     let (meta, upload) = match (meta, upload) {
         (Ok(meta), Some(upload)) => (meta, upload),
@@ -128,6 +130,9 @@ async fn read_form(
         match name.as_str() {
             "title" => form.title = Some(text(&mut field, &name).await?),
             "description" => form.description = Some(text(&mut field, &name).await?),
+            "visibility" => {
+                form.visibility = Some(records::parse_visibility(&text(&mut field, &name).await?)?);
+            }
             "tags" => {
                 let raw = text(&mut field, &name).await?;
                 form.tags.extend(raw.split(',').map(str::to_owned));
@@ -153,7 +158,7 @@ async fn read_form(
             }
             other => {
                 return Err(ApiError::invalid(format!(
-                    "unknown field `{other}`; expected file, title, description, tags"
+                    "unknown field `{other}`; expected file, title, description, tags, visibility"
                 )));
             }
         }

@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
-use vod_core::db::{Video, get_video};
+use vod_core::db::{Video, Visibility, get_video};
 use vod_core::jobs::get_job;
 
 use crate::auth::{RequireUploader, RequireViewer};
@@ -53,7 +53,9 @@ pub async fn get(
     let video = get_video(&state.services.db, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("video {id} does not exist")))?;
-    let view = crate::view::video_view(&state.services.db, &state.config.playback, video).await?;
+    let mut view =
+        crate::view::video_view(&state.services.db, &state.config.playback, video).await?;
+    crate::playback::sign_view(&state.config, &mut view)?;
     let body = serde_json::to_string(&view).map_err(|e| ApiError::Internal(e.to_string()))?;
     if let Err(e) = cache
         .set_ex(
@@ -74,6 +76,7 @@ pub struct Patch {
     title: Option<String>,
     description: Option<String>,
     tags: Option<Vec<String>>,
+    visibility: Option<Visibility>,
 }
 
 /// Edits title, description or tags; the catalog and cache follow.
@@ -89,9 +92,13 @@ pub async fn patch(
     ApiJson(req): ApiJson<Patch>,
 ) -> Result<Json<Video>, ApiError> {
     let id = parse_id(&raw_id, "video")?;
-    if req.title.is_none() && req.description.is_none() && req.tags.is_none() {
+    if req.title.is_none()
+        && req.description.is_none()
+        && req.tags.is_none()
+        && req.visibility.is_none()
+    {
         return Err(ApiError::invalid(
-            "nothing to change: give title, description or tags",
+            "nothing to change: give title, description, tags or visibility",
         ));
     }
     let title = req
@@ -107,13 +114,14 @@ pub async fn patch(
     let tags = req.tags.map(normalize_tags).transpose()?;
     let video: Option<Video> = sqlx::query_as(
         "UPDATE videos SET title = COALESCE($2, title), description = COALESCE($3, description),
-             tags = COALESCE($4, tags), updated_at = now()
+             tags = COALESCE($4, tags), visibility = COALESCE($5, visibility), updated_at = now()
          WHERE id = $1 AND status <> 'deleted' RETURNING *",
     )
     .bind(id)
     .bind(&title)
     .bind(&description)
     .bind(&tags)
+    .bind(req.visibility.map(Visibility::as_str))
     .fetch_optional(&state.services.db)
     .await?;
     let video = video.ok_or_else(|| ApiError::NotFound(format!("video {id} does not exist")))?;
