@@ -6,11 +6,13 @@ pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod events;
+pub mod ingest;
 pub mod jobs;
 pub mod keys;
 pub mod secret;
 pub mod services;
 pub mod shutdown;
+pub mod sniff;
 pub mod storage;
 pub mod telemetry;
 

@@ -62,6 +62,7 @@ pub async fn create(
             form.description.as_deref(),
             std::mem::take(&mut form.tags),
         )
+        .map_err(ApiError::from)
     });
     let (meta, upload) = match (meta, upload) {
         (Ok(meta), Some(upload)) => (meta, upload),
