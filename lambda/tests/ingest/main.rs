@@ -10,5 +10,6 @@
 
 mod events;
 mod manifests;
+mod runtime;
 mod support;
 mod worker;
