@@ -1,7 +1,7 @@
 //! One ingest object into one video, and one manifest into many. The video
 //! id is a UUIDv5 of the object version's identity (bucket, key, ETag,
 //! version), so every repeated delivery (Lambda retries, S3's at-least-once
-//! events, the same object in an event and a manifest) lands on the same row
+//! events, a manifest delivered again or listing an object twice) lands on the same row
 //! and the same job.
 
 use uuid::Uuid;
@@ -9,7 +9,6 @@ use vod_core::Services;
 use vod_core::ingest::{self, MAX_TITLE_CHARS, VideoMeta};
 use vod_core::keys::source_key;
 use vod_core::sniff::{self, SNIFF_LEN};
-use vod_core::storage::{ObjectStore, StorageError};
 
 use crate::LambdaError;
 use crate::config::IngestConfig;
@@ -177,18 +176,9 @@ pub async fn manifest(
         refuse(report, "ingest.manifest_too_large", reason);
         return Ok(());
     }
-    let bytes = match store.get_bytes(key).await {
-        Ok(bytes) => bytes,
-        Err(StorageError::NotFound { .. }) => {
-            refuse(
-                report,
-                "ingest.missing",
-                "the manifest does not exist".into(),
-            );
-            return Ok(());
-        }
-        Err(e) => return Err(e.into()),
-    };
+    // Bounded and pinned to the version HEAD measured, whatever replaces it meanwhile.
+    let limit = usize::try_from(cfg.max_manifest_bytes).unwrap_or(usize::MAX);
+    let bytes = source::read_prefix(store, key, &head, limit).await?;
     let rows = match manifest::parse(format, &bytes) {
         Ok(rows) => rows,
         Err(reason) => {
@@ -210,9 +200,12 @@ pub async fn manifest(
             manifest: key.to_owned(),
             row: i + 1,
         });
-        let outcome = match row.and_then(|r| manifest::resolve(key, &r.key).map(|k| (k, r))) {
-            Ok((object_key, row)) => object(services, cfg, &object_key, Some(&row)).await?,
+        let outcome = match row {
             Err(reason) => reject(key, "ingest.manifest_row_invalid", reason),
+            Ok(row) => match manifest::resolve(key, &row.key) {
+                Ok(object_key) => object(services, cfg, &object_key, Some(&row)).await?,
+                Err(reason) => reject(&row.key, "ingest.manifest_row_invalid", reason),
+            },
         };
         report.push(outcome, from);
     }

@@ -32,8 +32,8 @@ pub struct Head {
 }
 
 impl Head {
-    /// The object version's identity: the same upload reported twice (or by
-    /// an event and a manifest) gives the same string; a re-upload does not.
+    /// The object version's identity: the same upload reported twice (or
+    /// listed twice) gives the same string; a re-upload does not.
     pub fn identity(&self, bucket: &str, key: &str) -> String {
         let etag = self.etag.as_deref().unwrap_or_default().trim_matches('"');
         let version = self.version_id.as_deref().unwrap_or_default();

@@ -90,6 +90,16 @@ async fn a_json_manifest_creates_a_video_per_good_row_and_reports_the_bad_one() 
     assert_eq!(broken.rejected.len(), 1, "{broken:?}");
     assert_eq!(broken.rejected[0].code, "ingest.manifest_invalid");
     assert!(broken.created.is_empty() && broken.duplicates.is_empty());
+
+    // Manifests are read whole, so their size is capped.
+    let tiny = vod_lambda::IngestConfig {
+        max_manifest_bytes: 10,
+        ..cfg.clone()
+    };
+    let big = handle(&env.services, &tiny, event(&env, "manifest_json.json"))
+        .await
+        .unwrap();
+    assert_eq!(big.rejected[0].code, "ingest.manifest_too_large", "{big:?}");
     env.cleanup().await;
 }
 
@@ -156,6 +166,7 @@ async fn a_csv_manifest_is_read_by_its_header() {
         rejected,
         [(3, "ingest.not_media"), (4, "ingest.manifest_row_invalid")]
     );
+    assert_eq!(report.rejected[1].key, "../escape.mp4");
     assert!(
         report.rejected[1].reason.contains(".."),
         "{}",
