@@ -9,6 +9,7 @@ use serde_json::json;
 use vod_core::cache::CacheError;
 use vod_core::catalog::CatalogError;
 use vod_core::db::DbError;
+use vod_core::ingest::IngestError;
 use vod_core::jobs::QueueError;
 use vod_core::storage::StorageError;
 
@@ -172,5 +173,18 @@ impl From<CacheError> for ApiError {
 impl From<CatalogError> for ApiError {
     fn from(e: CatalogError) -> Self {
         Self::Unavailable(e.to_string())
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> Self {
+        match e {
+            IngestError::InvalidMetadata(message) => Self::invalid(message),
+            IngestError::VideoMissing(id) => Self::NotFound(format!("video {id} does not exist")),
+            IngestError::Queue(q) => q.into(),
+            // Through the sqlx mapping, so a pool timeout stays a 503.
+            IngestError::Db(DbError::Query(e)) => e.into(),
+            IngestError::Db(other) => other.into(),
+        }
     }
 }

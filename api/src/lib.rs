@@ -18,13 +18,14 @@ mod playback;
 mod ratelimit;
 mod records;
 mod routes;
-pub mod sniff;
 mod source_upload;
 pub mod ssrf;
 mod view;
 
 pub use cli::ApiConfig;
 pub use error::ApiError;
+/// Moved to `vod-core` so the Lambda ingest checks sources the same way.
+pub use vod_core::sniff;
 
 #[derive(Clone)]
 pub struct AppState {

@@ -59,12 +59,7 @@ pub fn s3_error<E: std::error::Error + 'static, R: std::fmt::Debug>(
 }
 
 pub fn unsupported(head: &[u8]) -> ApiError {
-    let what = if head.is_empty() {
-        "the file is empty".to_owned()
-    } else {
-        "the file's first bytes match no supported container".to_owned()
-    };
-    ApiError::UnsupportedType(format!("{what}; accepted: {}", sniff::ACCEPTED))
+    ApiError::UnsupportedType(sniff::refusal(head))
 }
 
 impl SourceUpload {

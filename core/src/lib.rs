@@ -7,11 +7,13 @@ pub mod cdn;
 pub mod config;
 pub mod db;
 pub mod events;
+pub mod ingest;
 pub mod jobs;
 pub mod keys;
 pub mod secret;
 pub mod services;
 pub mod shutdown;
+pub mod sniff;
 pub mod storage;
 pub mod telemetry;
 

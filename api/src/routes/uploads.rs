@@ -88,6 +88,7 @@ pub async fn create(
             form.description.as_deref(),
             std::mem::take(&mut form.tags),
         )
+        .map_err(ApiError::from)
         .map(|m| m.with_visibility(form.visibility))
     });
     let (meta, upload) = match (meta, upload) {

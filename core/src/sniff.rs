@@ -42,6 +42,16 @@ impl Container {
 pub const ACCEPTED: &str =
     "MP4/MOV, Matroska/WebM, MPEG-TS, MPEG-PS, AVI, FLV, Ogg or raw H.264 (Annex B)";
 
+/// Why `head` (for which [`sniff`] found nothing) is refused, for people.
+pub fn refusal(head: &[u8]) -> String {
+    let what = if head.is_empty() {
+        "the file is empty"
+    } else {
+        "the file's first bytes match no supported container"
+    };
+    format!("{what}; accepted: {ACCEPTED}")
+}
+
 /// The container `head` starts with, or `None`.
 pub fn sniff(head: &[u8]) -> Option<Container> {
     let at = |offset: usize, magic: &[u8]| {
