@@ -23,6 +23,7 @@ mod view;
 
 pub use cli::ApiConfig;
 pub use error::ApiError;
+pub use routes::admin::ensure_sources_cors;
 
 #[derive(Clone)]
 pub struct AppState {

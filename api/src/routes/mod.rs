@@ -4,6 +4,7 @@ use axum::routing::{delete, get, post};
 
 use crate::AppState;
 
+pub(crate) mod admin;
 mod direct;
 mod direct_parts;
 mod edge;
@@ -50,4 +51,5 @@ pub fn router() -> Router<AppState> {
         .route("/v1/uploads/{id}/parts", get(direct::parts))
         .route("/v1/uploads/{id}/complete", post(direct::complete))
         .merge(edge)
+        .merge(admin::routes())
 }
