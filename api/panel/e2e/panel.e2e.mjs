@@ -8,7 +8,8 @@
 // Optional: VOD_CHROMIUM (default /usr/bin/chromium).
 // Exits 0 when every check passed; prints what it saw either way.
 
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -26,6 +27,7 @@ if (!existsSync(browserPath)) {
   throw new Error(`${browserPath} is missing: install Debian's chromium (infra/up.sh does, via infra/lib/browser.sh)`);
 }
 mkdirSync(artifacts, { recursive: true });
+const scratch = mkdtempSync(join(tmpdir(), 'vod-panel-e2e-'));
 
 const report = { base, steps: [] };
 const step = (name, data = {}) => {
@@ -80,12 +82,55 @@ try {
   await page.waitForSelector('#file-input', { state: 'attached' });
   step('signed in');
 
-  // --- upload, slowed down so the progress bar has time to move -------------------
   const cdp = await context.newCDPSession(page);
   await cdp.send('Network.enable');
-  await cdp.send('Network.emulateNetworkConditions', {
-    offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 384 * 1024,
+  const throttle = (bytesPerSecond) => cdp.send('Network.emulateNetworkConditions', {
+    offline: false, latency: bytesPerSecond > 0 ? 20 : 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond,
   });
+
+  // --- a direct upload interrupted by a page reload resumes where it stopped -------
+  // 9 MiB: an 8 MiB part and a 1 MiB one; the small one lands first.
+  const MiB = 1024 * 1024;
+  const resumeFile = join(scratch, 'resume-source.mp4');
+  const clipBytes = readFileSync(clip);
+  writeFileSync(resumeFile, Buffer.concat([clipBytes, Buffer.alloc(9 * MiB - clipBytes.length)]));
+  await throttle(1 * MiB);
+  await page.setInputFiles('#file-input', resumeFile);
+  await page.waitForSelector('.upload-row[data-check=ok]');
+  await page.locator('.upload-row input').first().fill('E2E resume');
+  // S3 answering the small part's PUT means it is stored (Garage lists parts
+  // still being written, so ListParts alone cannot tell).
+  const part2Stored = page.waitForResponse((r) => r.request().method() === 'PUT' && r.url().includes('partNumber=2') && r.ok());
+  await page.click('#send-all');
+  await part2Stored;
+  const first = await page.evaluate(() => Object.values(JSON.parse(localStorage.getItem('vod.uploads') || '{}'))[0]);
+  await page.reload();
+  await throttle(-1);
+  const putsBefore = requests.length;
+  await page.waitForSelector('text=Interrupted uploads');
+  await page.setInputFiles('#file-input', resumeFile);
+  await page.waitForSelector('.upload-row[data-check=ok] >> text=will be resumed');
+  await page.click('#send-all');
+  await page.waitForSelector('.upload-row[data-done="1"]', { timeout: 60_000 });
+  const resumedId = await page.locator('.upload-row').first().getAttribute('data-video-id');
+  const resumedParts = requests.slice(putsBefore).filter((r) => r.method === 'PUT').map((r) => new URL(r.url).searchParams.get('partNumber'));
+  step('resumed after a reload', { video_id: resumedId, parts_sent_after_reload: resumedParts });
+  check(resumedId === first.video_id, `the same upload resumed (${resumedId} vs ${first.video_id})`);
+  check(resumedParts.length === 1 && resumedParts[0] === '1', `only the missing part was sent again: ${resumedParts}`);
+  const leftover = await page.evaluate(() => localStorage.getItem('vod.uploads'));
+  check(leftover === '{}', `the finished upload left no resume state: ${leftover}`);
+
+  // Delete it from the library (with the confirmation), so the rest sees one video.
+  page.once('dialog', (d) => d.accept());
+  await page.click('#nav a[href="#/"]');
+  await page.locator(`.video-card[data-id="${resumedId}"] button.danger`).click();
+  await page.locator(`.video-card[data-id="${resumedId}"]`).waitFor({ state: 'detached' });
+  step('deleted from the library after confirming');
+  await page.click('#nav a[href="#/upload"]');
+  await page.waitForSelector('#file-input', { state: 'attached' });
+
+  // --- upload, slowed down so the progress bar has time to move -------------------
+  await throttle(384 * 1024);
   await page.setInputFiles('#file-input', clip);
   const row = page.locator('.upload-row').first();
   await page.waitForSelector('.upload-row[data-check=ok]');
@@ -105,7 +150,7 @@ try {
     if (failed) throw new Error(`upload failed: ${await row.locator('.upload-state').textContent()}`);
     await page.waitForTimeout(100);
   }
-  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  await throttle(-1);
   const path = await row.getAttribute('data-path');
   const videoId = await row.getAttribute('data-video-id');
   const between = progress.filter((v) => v > 0 && v < max);
@@ -123,6 +168,7 @@ try {
   const seen = (await job.getAttribute('data-seen')).trim().split(' ');
   const samePage = await page.evaluate(() => window.e2eSamePage === true);
   step('job succeeded', { events: seen });
+  await page.screenshot({ path: join(artifacts, 'upload.png') });
   check(samePage, 'the page was not reloaded');
   check(seen.length >= 2 && !seen[0].startsWith('succeeded'), `live events arrived before the final one: ${seen}`);
 
@@ -197,6 +243,10 @@ try {
   check(spriteOk, `the sprite sheet loads: ${sprite}`);
   await page.waitForTimeout(300);
   await page.screenshot({ path: join(artifacts, 'video.png'), fullPage: true });
+  // The README's picture: the top of the video page with the preview showing.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2);
+  await page.screenshot({ path: join(artifacts, 'panel.png') });
 
   check(problems.length === 0, `no page errors, failed requests or CSP violations: ${problems.join(' | ')}`);
   step('done');
@@ -211,5 +261,6 @@ try {
   report.requests = requests.filter((r) => !r.url.includes('X-Amz-Signature')).map((r) => `${r.method} ${r.url}`);
   writeFileSync(join(artifacts, 'report.json'), JSON.stringify(report, null, 2));
   await browser.close();
+  rmSync(scratch, { recursive: true, force: true });
 }
 process.exit(exitCode);

@@ -5,7 +5,7 @@
 
 import { errorFrom, followJob, panelConfig, token } from './api.js';
 import { CONCURRENCY, directUpload, forget, pendingUploads, resumeKey } from './direct.js';
-import { clear, h, statusBadge, toast } from './dom.js';
+import { append, clear, h, statusBadge, toast } from './dom.js';
 import { bytes, duration, Rate } from './format.js';
 import { checkFile } from './sniff.js';
 
@@ -161,7 +161,7 @@ export async function uploadPage(main) {
   const cfg = await panelConfig();
   const items = new Set();
   const list = h('ul.uploads', { 'aria-label': 'Files to upload' });
-  const input = h('input', { type: 'file', multiple: true, id: 'file-input', accept: 'video/*,.mkv,.ts,.m2ts,.mts,.flv,.ogv,.h264,.264,.avi,.mov' });
+  const input = h('input.visually-hidden', { type: 'file', multiple: true, id: 'file-input', accept: 'video/*,.mkv,.ts,.m2ts,.mts,.flv,.ogv,.h264,.264,.avi,.mov' });
   const addFiles = async (files) => {
     for (const f of files) {
       const item = new Item(f, items);
@@ -215,12 +215,12 @@ export async function uploadPage(main) {
       return li;
     })));
 
-  clear(main).append(
+  append(clear(main), [
     h('h1', {}, 'Upload'),
     resumeBox,
     drop,
     list,
     h('div.actions', {}, sendAll,
       h('label.inline', {}, 'Send files above ', thresholdInput, ' MiB directly to storage')),
-  );
+  ]);
 }
