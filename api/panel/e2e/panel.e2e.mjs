@@ -88,9 +88,36 @@ try {
     offline: false, latency: bytesPerSecond > 0 ? 20 : 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond,
   });
 
+  // --- a small file goes through the API (streamed multipart POST /v1/videos); ----
+  // this one only looks like an MP4, so its job fails and the library offers a retry.
+  const MiB = 1024 * 1024;
+  const bogus = join(scratch, 'not-really.mp4');
+  const noise = Buffer.alloc(256 * 1024);
+  for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+  writeFileSync(bogus, Buffer.concat([Buffer.from('\0\0\0\x18ftypisom\0\0\x02\0isomiso2', 'latin1'), noise]));
+  await page.goto(`${base}/admin/#/upload`);
+  await page.setInputFiles('#file-input', bogus);
+  await page.waitForSelector('.upload-row[data-check=ok]');
+  await page.locator('.upload-row input').first().fill('E2E broken');
+  await page.click('#send-all');
+  await page.waitForSelector('.upload-row[data-done="1"]', { timeout: 60_000 });
+  const streamed = await page.locator('.upload-row').first().evaluate((el) => ({ path: el.dataset.path, id: el.dataset.videoId }));
+  step('streamed upload through the API', streamed);
+  check(streamed.path === 'stream', `a small file is streamed through the API: ${streamed.path}`);
+  await page.click('#nav a[href="#/"]');
+  const broken = page.locator(`.video-card[data-id="${streamed.id}"][data-status=failed]`);
+  await broken.waitFor({ timeout: 120_000 });
+  const reason = await broken.locator('p.error').textContent();
+  step('failed job shows its reason', { reason });
+  check(/^media\./.test(reason), `the failure names its media error: ${reason}`);
+  await broken.locator('button', { hasText: 'Retry' }).click();
+  await page.locator('.toast', { hasText: 'Retrying “E2E broken”' }).waitFor();
+  await page.locator(`.video-card[data-id="${streamed.id}"][data-status=failed]`).waitFor({ timeout: 120_000 });
+  step('retried from the library, failed again');
+  await page.goto(`${base}/admin/?direct_threshold=0#/upload`);
+
   // --- a direct upload interrupted by a page reload resumes where it stopped -------
   // 9 MiB: an 8 MiB part and a 1 MiB one; the small one lands first.
-  const MiB = 1024 * 1024;
   const resumeFile = join(scratch, 'resume-source.mp4');
   const clipBytes = readFileSync(clip);
   writeFileSync(resumeFile, Buffer.concat([clipBytes, Buffer.alloc(9 * MiB - clipBytes.length)]));
@@ -120,11 +147,13 @@ try {
   const leftover = await page.evaluate(() => localStorage.getItem('vod.uploads'));
   check(leftover === '{}', `the finished upload left no resume state: ${leftover}`);
 
-  // Delete it from the library (with the confirmation), so the rest sees one video.
-  page.once('dialog', (d) => d.accept());
+  // Delete both from the library (confirming), so the rest sees one video.
   await page.click('#nav a[href="#/"]');
-  await page.locator(`.video-card[data-id="${resumedId}"] button.danger`).click();
-  await page.locator(`.video-card[data-id="${resumedId}"]`).waitFor({ state: 'detached' });
+  for (const id of [streamed.id, resumedId]) {
+    page.once('dialog', (d) => d.accept());
+    await page.locator(`.video-card[data-id="${id}"] button.danger`).click();
+    await page.locator(`.video-card[data-id="${id}"]`).waitFor({ state: 'detached' });
+  }
   step('deleted from the library after confirming');
   await page.click('#nav a[href="#/upload"]');
   await page.waitForSelector('#file-input', { state: 'attached' });
