@@ -96,6 +96,14 @@ try {
   for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
   writeFileSync(bogus, Buffer.concat([Buffer.from('\0\0\0\x18ftypisom\0\0\x02\0isomiso2', 'latin1'), noise]));
   await page.goto(`${base}/admin/#/upload`);
+  // Checked in the browser first: a text file is refused with the reason, never sent.
+  const notes = join(scratch, 'notes.txt');
+  writeFileSync(notes, 'these are not the frames you are looking for\n'.repeat(20));
+  await page.setInputFiles('#file-input', notes);
+  const refused = await page.locator('.upload-row[data-check=rejected] .upload-state').textContent();
+  step('a text file is refused before upload', { reason: refused });
+  check(/match no supported container/.test(refused), `the reason is shown: ${refused}`);
+  await page.locator('.upload-row[data-check=rejected] button', { hasText: 'Remove' }).click();
   await page.setInputFiles('#file-input', bogus);
   await page.waitForSelector('.upload-row[data-check=ok]');
   await page.locator('.upload-row input').first().fill('E2E broken');
@@ -276,6 +284,15 @@ try {
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2);
   await page.screenshot({ path: join(artifacts, 'panel.png') });
+
+  // Metadata editing (PATCH) from the video page.
+  await page.fill('form.edit input[name=title]', 'E2E panel clip (edited)');
+  await page.click('form.edit button[type=submit]');
+  await page.locator('form.edit [role=status]', { hasText: 'Saved.' }).waitFor();
+  const edited = await page.evaluate(async (id) => (await (await fetch(`/v1/videos/${id}`, {
+    headers: { Authorization: `Bearer ${sessionStorage.getItem('vod.token')}` }, cache: 'no-store' })).json()).title, videoId);
+  step('metadata edited', { title: edited });
+  check(edited === 'E2E panel clip (edited)', `the title was saved: ${edited}`);
 
   check(problems.length === 0, `no page errors, failed requests or CSP violations: ${problems.join(' | ')}`);
   step('done');

@@ -47,11 +47,18 @@ pub async fn ensure_sources_cors(
     services: &Services,
     config: &ApiConfig,
 ) -> Result<(), StorageError> {
-    let origins = &config.sources_cors_origins;
+    // An empty `VOD_S3_SOURCES_CORS_ORIGINS=` means "leave the bucket alone".
+    let origins: Vec<String> = config
+        .sources_cors_origins
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+        .map(str::to_owned)
+        .collect();
     if origins.is_empty() {
         return Ok(());
     }
-    services.sources.ensure_upload_cors(origins).await?;
+    services.sources.ensure_upload_cors(&origins).await?;
     tracing::info!(
         bucket = services.sources.bucket(),
         ?origins,
