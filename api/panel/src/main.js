@@ -12,7 +12,16 @@ const nav = document.getElementById('nav');
 let leave = new AbortController();
 let cleanups = [];
 
+/** Stops what the current page runs: live streams, the player. */
+function leavePage() {
+  leave.abort();
+  for (const f of cleanups) f();
+  cleanups = [];
+  leave = new AbortController();
+}
+
 function signIn(message = '') {
+  leavePage();
   nav.hidden = true;
   const input = h('input', { type: 'password', id: 'token', autocomplete: 'off', required: true, spellcheck: false });
   const error = h('p.error', { role: 'alert', id: 'signin-error' }, message);
@@ -44,11 +53,8 @@ function signIn(message = '') {
 }
 
 async function route() {
-  leave.abort();
-  for (const f of cleanups) f();
-  cleanups = [];
-  leave = new AbortController();
   if (!token()) return signIn();
+  leavePage();
   nav.hidden = false;
   const [path, query = ''] = location.hash.replace(/^#/, '').split('?');
   const params = new URLSearchParams(query);
