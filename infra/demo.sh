@@ -113,4 +113,5 @@ echo "== ffprobe through the edge route"
 ffprobe -v error -show_entries stream=codec_name,width,height -of compact "$playback"
 echo
 echo "play it: $playback"
+echo "admin panel: $base/admin/ (sign in with the demo token: printf 'demo-%s\\n' \"\$(cat .state/demo/admin-token)\")"
 echo "(for example: ffplay \"$playback\", or any HLS player; stop the demo servers with: bash infra/demo.sh --stop)"

@@ -25,6 +25,12 @@ step "terraform checks"
 # fmt, checkov and the HCL wiring tests; offline, about 25 s (terraform/README.md).
 bash terraform/check.sh
 
+step "admin panel: npm ci, build, unit tests, bundle matches sources"
+# The API embeds api/panel/dist; prove the committed bundle is what the
+# sources build to (esbuild output is deterministic).
+(cd api/panel && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build && node --test test/)
+git diff --exit-code --stat -- api/panel/dist || { echo "api/panel/dist differs from a fresh build: run 'npm run build' in api/panel and commit dist/" >&2; exit 1; }
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -31,7 +31,7 @@ done
 
 # shellcheck source=lib/common.sh source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-for lib in gstreamer postgres redis mongo garage pytools; do
+for lib in gstreamer postgres redis mongo garage pytools browser; do
     # shellcheck source=/dev/null
     source "$INFRA_DIR/lib/$lib.sh"
 done
@@ -56,6 +56,7 @@ redis_up
 mongo_up
 garage_up
 pytools_up
+browser_up
 
 # --- .state/env -------------------------------------------------------------
 
@@ -73,6 +74,7 @@ export VOD_S3_ACCESS_KEY_ID=$S3_KEY_ID
 export VOD_S3_SECRET_ACCESS_KEY=$S3_SECRET
 export VOD_S3_SOURCES_BUCKET=${GARAGE_BUCKETS[0]}
 export VOD_S3_OUTPUTS_BUCKET=${GARAGE_BUCKETS[1]}
+export VOD_S3_SOURCES_CORS_ORIGINS='*'
 export VOD_MONGODB_URL=mongodb://127.0.0.1:$MONGO_PORT/
 export VOD_MONGODB_DATABASE=vod
 EOF
@@ -91,5 +93,6 @@ write_env
     printf '%-11s %-8s %s\n' mongodb "$MONGO_STATUS" "mongodb://127.0.0.1:$MONGO_PORT/ (nx-27017, database vod)"
     printf '%-11s %-8s %s\n' gstreamer ok "$GST_VERSION (ffmpeg/ffprobe, plugins base/good/bad/ugly/libav)"
     printf '%-11s %-8s %s\n' pytools ok "$CHECKS_VENV (checkov, HCL2 parser, botocore)"
+    printf '%-11s %-8s %s\n' browser ok "$BROWSER_STATUS (admin panel build and e2e test)"
     printf '\nenv: %s  (source it: . %s)   took %ss\n' "$ENV_FILE" "$ENV_FILE" "$((SECONDS - START_TIME))"
 }

@@ -117,6 +117,12 @@ pub struct ApiConfig {
     #[arg(long, env = "VOD_UPLOAD_MEMORY_MIB", default_value_t = DEFAULT_UPLOAD_MEMORY_MIB)]
     pub upload_memory_mib: u64,
 
+    /// Origins allowed to PUT presigned parts to the sources bucket from a
+    /// browser (the admin panel's), comma-separated, or `*`. When set, the
+    /// API applies the bucket's CORS rule at start-up; empty leaves it alone.
+    #[arg(long, env = "VOD_S3_SOURCES_CORS_ORIGINS", value_delimiter = ',')]
+    pub sources_cors_origins: Vec<String>,
+
     #[command(flatten)]
     pub playback: PlaybackConfig,
 
@@ -138,6 +144,7 @@ impl Default for ApiConfig {
             video_cache_ttl_secs: DEFAULT_VIDEO_CACHE_TTL_SECS,
             rate_limit_writes_per_minute: DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE,
             upload_memory_mib: DEFAULT_UPLOAD_MEMORY_MIB,
+            sources_cors_origins: Vec::new(),
             playback: PlaybackConfig::default(),
             cdn_signing: SigningConfig::default(),
         }

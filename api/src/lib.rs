@@ -24,6 +24,7 @@ mod view;
 
 pub use cli::ApiConfig;
 pub use error::ApiError;
+pub use routes::admin::ensure_sources_cors;
 /// Moved to `vod-core` so the Lambda ingest checks sources the same way.
 pub use vod_core::sniff;
 

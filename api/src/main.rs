@@ -54,6 +54,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         db::migrate(&services.db).await?;
     }
     services.catalog.ensure_indexes().await?;
+    vod_api::ensure_sources_cors(&services, &args.api)
+        .await
+        .context("applying VOD_S3_SOURCES_CORS_ORIGINS to the sources bucket")?;
     let state = AppState::new(
         services,
         vod_api::metrics_handle()?,

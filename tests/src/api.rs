@@ -28,6 +28,17 @@ impl Drop for ApiHandle {
 /// Serves the API for `env`. Sources go under the test's S3 prefix, so
 /// `env.cleanup()` removes them; `configure` adjusts anything else.
 pub async fn spawn_api(env: &TestEnv, configure: impl FnOnce(&mut ApiConfig)) -> ApiHandle {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    spawn_api_on(env, listener, configure).await
+}
+
+/// [`spawn_api`] on a listener the caller bound, for settings that must
+/// name the server's own address (such as a CDN base URL).
+pub async fn spawn_api_on(
+    env: &TestEnv,
+    listener: tokio::net::TcpListener,
+    configure: impl FnOnce(&mut ApiConfig),
+) -> ApiHandle {
     let admin_token = format!("bootstrap-{}", uuid::Uuid::new_v4());
     let mut config = ApiConfig {
         bootstrap_admin_token: Secret::new(admin_token.clone()),
@@ -42,7 +53,6 @@ pub async fn spawn_api(env: &TestEnv, configure: impl FnOnce(&mut ApiConfig)) ->
         Duration::from_secs(2),
         config.clone(),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = vod_api::router(state);
     let task = tokio::spawn(async move {

@@ -4,6 +4,7 @@ use axum::routing::{delete, get, post};
 
 use crate::AppState;
 
+pub(crate) mod admin;
 pub(crate) mod direct;
 pub(crate) mod direct_parts;
 pub(crate) mod edge;
@@ -54,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/uploads/{id}/parts", get(direct::parts))
         .route("/v1/uploads/{id}/complete", post(direct::complete))
         .merge(edge)
+        .merge(admin::routes())
 }
 
 #[cfg(test)]

@@ -10,9 +10,11 @@ use bytes::Bytes;
 pub mod contract;
 mod memory;
 mod s3;
+mod s3_cors;
 
 pub use memory::MemoryStore;
 pub use s3::S3Store;
+pub use s3_cors::upload_cors_rule;
 
 /// Parts above this size go up as a multipart upload, one part in memory at a time.
 pub const MULTIPART_THRESHOLD: u64 = 16 * 1024 * 1024;
