@@ -209,7 +209,10 @@ pub fn plan(probe: &Probe, limits: &Limits) -> Result<Plan> {
 
     let duration = probe.duration_s;
     let interval_s = ((duration / MAX_TILES).ceil() as u32).clamp(1, MAX_TILE_INTERVAL_S);
-    let poster_width = POSTER_MAX_WIDTH.min(floor_even(dw));
+    // A multiple of 8 keeps every I420 plane row unpadded (GStreamer pads
+    // rows to 4 bytes, and a padded frame would be discarded as the wrong
+    // size: 854×480 sources lost their poster).
+    let poster_width = POSTER_MAX_WIDTH.min(((dw / 8.0).floor() as u32 * 8).max(8));
     let thumbnails = ThumbSpec {
         poster_at_s: duration * 0.1,
         poster_width,

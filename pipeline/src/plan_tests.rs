@@ -282,6 +282,14 @@ fn thumbnail_spec() {
         (t.tile_width, t.tile_height, t.poster_width, t.poster_height),
         (160, 284, 720, 1280)
     );
+    // 854 wide would give padded I420 rows; the poster width drops to a multiple of 8.
+    let sd = plan(
+        &probe(854, 480, (30, 1), Orientation::Rotate0, true),
+        &Limits::default(),
+    )
+    .unwrap();
+    let t = sd.thumbnails.unwrap();
+    assert_eq!((t.poster_width, t.poster_height), (848, 476));
 }
 
 #[test]
