@@ -77,3 +77,46 @@ impl MediaConvertConfig {
         }
     }
 }
+
+/// The same values as the flags' defaults, for code that builds a config
+/// without parsing (tests, embedding).
+impl Default for MediaConvertConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            role_arn: String::new(),
+            queue_arn: None,
+            region: None,
+            poll_ms: 5000,
+            poll_max_ms: 30_000,
+            job_timeout_secs: 6 * 3600,
+            max_attempts: 3,
+            access_key_id: None,
+            secret_access_key: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        mc: MediaConvertConfig,
+    }
+
+    #[test]
+    fn default_matches_the_flags_defaults() {
+        let parsed = Cli::try_parse_from(["x"]).map(|c| c.mc);
+        let parsed = parsed.ok().map(|c| format!("{c:?}"));
+        // Env may set VOD_MEDIACONVERT_*; only compare in a clean environment.
+        if std::env::vars().any(|(k, _)| k.starts_with("VOD_MEDIACONVERT_")) {
+            return;
+        }
+        assert_eq!(parsed, Some(format!("{:?}", MediaConvertConfig::default())));
+    }
+}

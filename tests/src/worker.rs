@@ -24,6 +24,7 @@ pub fn test_worker_config() -> vod_workers::runner::WorkerConfig {
         retry_max_secs: 4,
         work_dir: None,
         stall_timeout_secs: 30,
+        backend: vod_workers::backend::BackendConfig::default(),
     }
 }
 

@@ -15,5 +15,6 @@ mod api_ratelimit;
 mod api_upload;
 mod api_videos;
 mod jobs;
+mod mediaconvert;
 mod smoke;
 mod webhooks;
