@@ -9,30 +9,45 @@ use vod_core::Secret;
 pub struct MediaConvertConfig {
     /// MediaConvert endpoint URL (account or regional); unset = the SDK's
     /// regional endpoint. Tests point it at a local stand-in.
-    #[arg(long = "mediaconvert-endpoint", env = "VOD_MEDIACONVERT_ENDPOINT")]
+    #[arg(
+        id = "mediaconvert-endpoint",
+        long = "mediaconvert-endpoint",
+        env = "VOD_MEDIACONVERT_ENDPOINT"
+    )]
     pub endpoint: Option<String>,
     /// IAM role MediaConvert assumes to read sources and write outputs.
     #[arg(
+        id = "mediaconvert-role-arn",
         long = "mediaconvert-role-arn",
         env = "VOD_MEDIACONVERT_ROLE_ARN",
         default_value = ""
     )]
     pub role_arn: String,
     /// Queue for the jobs; unset = the account's default queue.
-    #[arg(long = "mediaconvert-queue-arn", env = "VOD_MEDIACONVERT_QUEUE_ARN")]
+    #[arg(
+        id = "mediaconvert-queue-arn",
+        long = "mediaconvert-queue-arn",
+        env = "VOD_MEDIACONVERT_QUEUE_ARN"
+    )]
     pub queue_arn: Option<String>,
     /// Region; unset = the S3 region (`VOD_S3_REGION`).
-    #[arg(long = "mediaconvert-region", env = "VOD_MEDIACONVERT_REGION")]
+    #[arg(
+        id = "mediaconvert-region",
+        long = "mediaconvert-region",
+        env = "VOD_MEDIACONVERT_REGION"
+    )]
     pub region: Option<String>,
     /// First interval between `GetJob` polls; it doubles while nothing
     /// changes, up to the maximum, and resets on progress.
     #[arg(
+        id = "mediaconvert-poll-ms",
         long = "mediaconvert-poll-ms",
         env = "VOD_MEDIACONVERT_POLL_MS",
         default_value_t = 5000
     )]
     pub poll_ms: u64,
     #[arg(
+        id = "mediaconvert-poll-max-ms",
         long = "mediaconvert-poll-max-ms",
         env = "VOD_MEDIACONVERT_POLL_MAX_MS",
         default_value_t = 30_000
@@ -40,6 +55,7 @@ pub struct MediaConvertConfig {
     pub poll_max_ms: u64,
     /// A job still running after this long is cancelled and retried.
     #[arg(
+        id = "mediaconvert-job-timeout-secs",
         long = "mediaconvert-job-timeout-secs",
         env = "VOD_MEDIACONVERT_JOB_TIMEOUT_SECS",
         default_value_t = 6 * 3600
@@ -47,6 +63,7 @@ pub struct MediaConvertConfig {
     pub job_timeout_secs: u64,
     /// Attempts per API call (the SDK's standard retry: throttling and 5xx).
     #[arg(
+        id = "mediaconvert-max-attempts",
         long = "mediaconvert-max-attempts",
         env = "VOD_MEDIACONVERT_MAX_ATTEMPTS",
         default_value_t = 3
@@ -55,11 +72,13 @@ pub struct MediaConvertConfig {
     /// Static credentials (local stand-ins, tests). Unset = the SDK's
     /// default chain: environment, profile, web identity, ECS, IMDS.
     #[arg(
+        id = "mediaconvert-access-key-id",
         long = "mediaconvert-access-key-id",
         env = "VOD_MEDIACONVERT_ACCESS_KEY_ID"
     )]
     pub access_key_id: Option<String>,
     #[arg(
+        id = "mediaconvert-secret-access-key",
         long = "mediaconvert-secret-access-key",
         env = "VOD_MEDIACONVERT_SECRET_ACCESS_KEY",
         hide_env_values = true
