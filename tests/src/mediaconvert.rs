@@ -41,11 +41,15 @@ struct Ctx {
     sources: S3Store,
     outputs: S3Store,
     jobs: Arc<Mutex<Vec<JobState>>>,
+    /// When set, jobs end in ERROR with this code and message, as
+    /// MediaConvert reports a source it cannot read.
+    fail_with: Arc<Mutex<Option<(i32, String)>>>,
 }
 
 pub struct MediaConvertStandIn {
     pub url: String,
     jobs: Arc<Mutex<Vec<JobState>>>,
+    fail_with: Arc<Mutex<Option<(i32, String)>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -55,10 +59,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl MediaConvertStandIn {
     pub async fn start(env: &TestEnv) -> Self {
         let jobs: Arc<Mutex<Vec<JobState>>> = Arc::default();
+        let fail_with: Arc<Mutex<Option<(i32, String)>>> = Arc::default();
         let ctx = Ctx {
             sources: env.services.sources.clone(),
             outputs: env.services.outputs.clone(),
             jobs: jobs.clone(),
+            fail_with: fail_with.clone(),
         };
         let app = Router::new()
             .route("/2017-08-29/jobs", post(create))
@@ -67,7 +73,16 @@ impl MediaConvertStandIn {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { url, jobs }
+        Self {
+            url,
+            jobs,
+            fail_with,
+        }
+    }
+
+    /// Every following job ends in ERROR with `code` and `message`.
+    pub fn fail_jobs_with(&self, code: i32, message: &str) {
+        *lock(&self.fail_with) = Some((code, message.to_owned()));
     }
 
     /// A worker backend config pointing at this stand-in.
@@ -147,12 +162,18 @@ fn update(ctx: &Ctx, id: &str, f: impl FnOnce(&mut JobState)) {
 }
 
 async fn run_job(ctx: Ctx, id: String, request: Value) {
-    let result = encode_and_write(&ctx, &id, &request).await;
+    let scripted = lock(&ctx.fail_with).clone();
+    let result = match scripted {
+        Some(failure) => Err(failure),
+        None => encode_and_write(&ctx, &id, &request)
+            .await
+            .map_err(|message| (1999, message)),
+    };
     update(&ctx, &id, |j| match result {
         Ok(()) => j.status = "COMPLETE",
-        Err(message) => {
+        Err(failure) => {
             j.status = "ERROR";
-            j.error = Some((1999, message));
+            j.error = Some(failure);
         }
     });
 }

@@ -195,3 +195,56 @@ async fn a_mediaconvert_job_is_registered_like_a_local_one() {
     }
     env.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_mediaconvert_job_error_fails_or_retries_the_job_by_its_code() {
+    let env = TestEnv::start("job_mediaconvert_err").await;
+    let dir = std::env::temp_dir().join(format!("vod-it-{}", env.id));
+    let clip = vod_tests::make_clip(&dir, "bad.mp4", 2, 320, 240, true);
+    let standin = MediaConvertStandIn::start(&env).await;
+    let mut cfg = test_worker_config();
+    cfg.backend = standin.backend_config();
+    let worker = InProcessWorker::start_with(&env, cfg).await;
+
+    // The source is the uploader's problem: failed at once, reason shown.
+    standin.fail_jobs_with(1010, "Unable to open input file: [Failed probe/open]");
+    let bad = env.video_with_source("Unreadable", &clip).await;
+    let job = env
+        .services
+        .jobs
+        .enqueue_transcode(&env.services.db, bad, "mc:bad")
+        .await
+        .unwrap();
+    let done = wait_for_job(&env, job.id, Duration::from_secs(60), is_terminal).await;
+    assert_eq!(done.state, "failed", "{done:?}");
+    assert_eq!(done.attempts, 1, "an input error is not retried");
+    assert_eq!(done.error_code.as_deref(), Some("media.mediaconvert_input"));
+    let video = vod_core::db::get_video(&env.services.db, bad)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(video.status, "failed");
+    assert!(video.error_message.unwrap().contains("Failed probe/open"));
+
+    // A failure on MediaConvert's side is retried with a backoff.
+    standin.fail_jobs_with(3450, "Internal error writing outputs");
+    let flaky = env.video_with_source("Flaky", &clip).await;
+    let job = env
+        .services
+        .jobs
+        .enqueue_transcode(&env.services.db, flaky, "mc:flaky")
+        .await
+        .unwrap();
+    let retrying = wait_for_job(&env, job.id, Duration::from_secs(60), |j| {
+        j.state == "retrying" || is_terminal(j)
+    })
+    .await;
+    assert_eq!(retrying.state, "retrying", "{retrying:?}");
+    assert_eq!(
+        retrying.error_code.as_deref(),
+        Some("mediaconvert.job_failed")
+    );
+
+    worker.stop().await;
+    env.cleanup().await;
+}

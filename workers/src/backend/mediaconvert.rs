@@ -3,6 +3,9 @@
 //! encodes, poll to the end, then read the package back from the outputs
 //! bucket and add our thumbnails and `manifest.json` beside it.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use async_trait::async_trait;
 use bytes::Bytes;
 use vod_core::storage::{ObjectStore, content_type_for};
@@ -56,9 +59,11 @@ impl TranscodeBackend for MediaConvertBackend {
         };
         let settings = vod_mediaconvert::job_settings(&plan, &at).map_err(|e| failed(&e))?;
 
-        // Sprites and storyboard from the local copy, while MediaConvert works.
+        // Sprites and storyboard from the local copy, while MediaConvert
+        // works. Their own stop flag: set when the job is cancelled or fails.
+        let stop_thumbs = Arc::new(AtomicBool::new(false));
         let mut run = job.pipeline.run.clone();
-        run.cancel = Some(reporter.cancel_flag());
+        run.cancel = Some(stop_thumbs.clone());
         let thumbs_dir = job.workdir.join("out");
         let (p, input, dir) = (plan.clone(), job.input.to_path_buf(), thumbs_dir.clone());
         let span = tracing::Span::current();
@@ -91,6 +96,9 @@ impl TranscodeBackend for MediaConvertBackend {
                 .await
         }
         .await;
+        if waited.is_err() {
+            stop_thumbs.store(true, Ordering::SeqCst);
+        }
         let thumbs = thumbs.await;
         match waited {
             Err(_) if reporter.is_cancelled() => return Ok(None),
@@ -98,9 +106,7 @@ impl TranscodeBackend for MediaConvertBackend {
             Ok(()) => {}
         }
         if !still_running(&job.services.db, job.job.id).await {
-            reporter
-                .cancel_flag()
-                .store(true, std::sync::atomic::Ordering::SeqCst);
+            reporter.cancel_flag().store(true, Ordering::SeqCst);
             return Ok(None);
         }
         let thumbs = thumbs
