@@ -14,6 +14,7 @@ Usage:
     model_check.py response OPERATION FILE   # body of OPERATION's output
     model_check.py shape    SHAPE     FILE   # any shape, e.g. an error shape
     model_check.py version                   # botocore and model versions
+    model_check.py has      SHAPE            # {"exists": bool}: shapes differ by model version
 
 Prints {"errors": [{"path", "kind", "detail"}, ...]} and exits 0 when the
 body conforms, 1 when it does not, 2 when the check itself cannot run.
@@ -172,6 +173,9 @@ def main(argv):
     if len(argv) == 2 and argv[1] == "version":
         print(json.dumps({"botocore": botocore.__version__,
                           "apiVersion": model["metadata"]["apiVersion"]}))
+        return 0
+    if len(argv) == 3 and argv[1] == "has":
+        print(json.dumps({"exists": argv[2] in model["shapes"]}))
         return 0
     if len(argv) != 4 or argv[1] not in ("request", "response", "shape"):
         print(__doc__, file=sys.stderr)

@@ -92,3 +92,19 @@ pub fn botocore_version() -> String {
     );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
+
+/// Whether the installed model defines `shape` (newer models add error shapes).
+pub fn has_shape(shape: &str) -> bool {
+    let out = Command::new(python())
+        .arg(script())
+        .args(["has", shape])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["exists"].as_bool().unwrap()
+}

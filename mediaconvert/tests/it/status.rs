@@ -200,6 +200,11 @@ async fn service_errors_map_to_stable_codes_and_classes() {
     ];
     let plan = plan_1080p();
     for (status, shape, code, transient) in cases {
+        if !crate::model::has_shape(shape) {
+            // An older model predates this error shape: nothing to shape it by.
+            eprintln!("{shape} is not in this model version; case not run");
+            continue;
+        }
         let standin = StandIn::start().await;
         let message = format!("scripted {shape}");
         standin.script_create(conforming(vec![Reply::Error(
