@@ -14,7 +14,7 @@ mod thumbs;
 
 pub use discover::{ProbeOptions, detect_container, probe};
 pub use error::{ErrorKind, PipelineError, Result};
-pub use graph::{Progress, RunOptions, Stage, run};
+pub use graph::{Progress, RunOptions, Stage, run, thumbnails};
 pub use limits::Limits;
 pub use manifest::Manifest;
 pub use plan::{AudioRendition, Plan, Rung, ThumbSpec, plan};

@@ -12,6 +12,7 @@
 )]
 
 pub mod api;
+pub mod mediaconvert;
 pub mod worker;
 
 use std::path::{Path, PathBuf};

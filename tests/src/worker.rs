@@ -25,6 +25,7 @@ pub fn test_worker_config() -> vod_workers::runner::WorkerConfig {
         work_dir: None,
         stall_timeout_secs: 30,
         metrics_listen: None,
+        backend: vod_workers::backend::BackendConfig::default(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! finished output directory to the outputs bucket and registering the
 //! result in PostgreSQL and the MongoDB catalog.
 
+pub mod backend;
 pub mod ingest;
 pub mod job;
 pub mod metrics;

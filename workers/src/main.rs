@@ -147,3 +147,17 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Flattened configs (services, S3, worker, MediaConvert) must not
+    /// reuse an argument id; clap only notices at start-up.
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

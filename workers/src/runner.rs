@@ -48,6 +48,8 @@ pub struct WorkerConfig {
     /// outcomes); none when unset, since several workers may share a host.
     #[arg(long, env = "VOD_WORKER_METRICS_LISTEN")]
     pub metrics_listen: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub backend: crate::backend::BackendConfig,
 }
 
 impl WorkerConfig {
@@ -105,7 +107,9 @@ pub async fn run(
         Duration::from_secs(cfg.heartbeat_secs.max(1) * (cfg.missed_heartbeats.max(1) as u64 + 1));
     let mut pipeline = vod_pipeline::Settings::default();
     pipeline.run.stall_timeout = Duration::from_secs(cfg.stall_timeout_secs.max(1));
+    let backend = crate::backend::build(&cfg.backend, &services).await?;
     let runner = Arc::new(JobRunner {
+        backend,
         services: services.clone(),
         playback,
         worker_name: name.clone(),
@@ -124,7 +128,7 @@ pub async fn run(
         },
         hand_back: Arc::new(std::sync::atomic::AtomicBool::new(false)),
     });
-    tracing::info!(worker = %name, concurrency = cfg.concurrency(), "worker started");
+    tracing::info!(worker = %name, concurrency = cfg.concurrency(), backend = runner.backend.name(), "worker started");
 
     let scheduler = tokio::spawn(requeue_due_retries(
         services.clone(),

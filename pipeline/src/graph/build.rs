@@ -103,7 +103,22 @@ pub(super) fn segmenter(
     Ok(sink)
 }
 
-pub(crate) fn build(plan: &Plan, input: &Path, hls: &Path, opts: &RunOptions) -> Result<Graph> {
+/// What a graph produces: the whole package, or only the poster, sprites
+/// and storyboard (when another backend encodes the renditions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outputs {
+    Package,
+    ThumbnailsOnly,
+}
+
+pub(crate) fn build(
+    plan: &Plan,
+    input: &Path,
+    hls: &Path,
+    opts: &RunOptions,
+    outputs: Outputs,
+) -> Result<Graph> {
+    let thumbs_only = outputs == Outputs::ThumbnailsOnly;
     let pipeline = gst::Pipeline::new();
     let activity = Arc::new(AtomicU64::new(0));
     let src = make("filesrc")?;
@@ -139,13 +154,29 @@ pub(crate) fn build(plan: &Plan, input: &Path, hls: &Path, opts: &RunOptions) ->
         head.push(tee.clone());
         add_chain(&pipeline, &head)?;
         video_entry = head.first().cloned();
+        if thumbs_only {
+            // No encoder reports activity here: the decoded frames do, so
+            // the stall timeout still sees a working graph.
+            let activity = activity.clone();
+            if let Some(pad) = tee.static_pad("sink") {
+                pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                    activity.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    gst::PadProbeReturn::Ok
+                });
+            }
+        }
 
-        let parents = rungs::parents(&plan.video);
-        let mut rung_tees: Vec<Option<gst::Element>> = Vec::with_capacity(plan.video.len());
-        for (i, rung) in plan.video.iter().enumerate() {
+        let ladder = if thumbs_only {
+            &[][..]
+        } else {
+            &plan.video[..]
+        };
+        let parents = rungs::parents(ladder);
+        let mut rung_tees: Vec<Option<gst::Element>> = Vec::with_capacity(ladder.len());
+        for (i, rung) in ladder.iter().enumerate() {
             // Parents come first in the ladder, so their tee already exists.
             let (feed, from) =
-                match parents[i].and_then(|p| Some((rung_tees.get(p)?.clone()?, &plan.video[p]))) {
+                match parents[i].and_then(|p| Some((rung_tees.get(p)?.clone()?, &ladder[p]))) {
                     Some((t, r)) => (t, r),
                     None => (tee.clone(), top),
                 };
@@ -205,7 +236,7 @@ pub(crate) fn build(plan: &Plan, input: &Path, hls: &Path, opts: &RunOptions) ->
     }
 
     let mut audio_entry = None;
-    if let Some(a) = &plan.audio {
+    if let Some(a) = plan.audio.as_ref().filter(|_| !thumbs_only) {
         let log: Shared<SegLog> = Arc::default();
         let enc = make("avenc_aac")?;
         enc.set_property("bitrate", i32::try_from(a.bitrate_bps).unwrap_or(128_000));

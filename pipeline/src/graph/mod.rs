@@ -89,6 +89,39 @@ pub fn run(
     result
 }
 
+/// Only the poster, sprite sheets and storyboard of `plan`, under
+/// `outdir/thumbs/`: for a backend that encodes the renditions elsewhere.
+/// The same decode, frame pickers and writer as a full run, without the
+/// encoders; `Ok(None)` when the plan has no thumbnails (audio only).
+pub fn thumbnails(
+    plan: &Plan,
+    input: &Path,
+    outdir: &Path,
+    opts: &RunOptions,
+) -> Result<Option<crate::thumbs::Thumbnails>> {
+    let Some(spec) = &plan.thumbnails else {
+        return Ok(None);
+    };
+    plan.validate()?;
+    crate::discover::init()?;
+    let dir = outdir.join("thumbs");
+    std::fs::create_dir_all(&dir).map_err(|e| PipelineError::io(&dir, e))?;
+    let graph = build::build(
+        plan,
+        input,
+        &outdir.join("hls"),
+        opts,
+        build::Outputs::ThumbnailsOnly,
+    )?;
+    let outcome = drive(&graph, plan, opts, &mut |_: Progress| {});
+    let _ = graph.pipeline.set_state(gst::State::Null);
+    outcome?;
+    let tiles = std::mem::take(&mut *taps::lock(&graph.tiles));
+    let poster = std::mem::take(&mut *taps::lock(&graph.poster));
+    drop(graph);
+    crate::thumbs::write(spec, plan.duration_s, &dir, &tiles.frames, &poster.frames).map(Some)
+}
+
 /// Removes what a failed run may have left; the outdir itself may be the
 /// caller's and stays.
 fn cleanup(outdir: &Path) {
@@ -116,7 +149,7 @@ fn run_inner(
         std::fs::create_dir_all(&dir).map_err(|e| PipelineError::io(&dir, e))?;
     }
     let started = Instant::now();
-    let graph = build::build(plan, input, &hls, opts)?;
+    let graph = build::build(plan, input, &hls, opts, build::Outputs::Package)?;
     let outcome = drive(&graph, plan, opts, progress);
     let _ = graph.pipeline.set_state(gst::State::Null);
     outcome?;

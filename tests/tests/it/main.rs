@@ -16,6 +16,7 @@ mod api_ratelimit;
 mod api_upload;
 mod api_videos;
 mod jobs;
+mod mediaconvert;
 mod panel;
 mod signed_playback;
 mod smoke;

@@ -14,8 +14,8 @@ use vod_core::jobs::{JobRecord, TranscodeTask};
 use vod_core::storage::ObjectStore;
 use vod_core::{PlaybackConfig, Services};
 
+use crate::backend::{BackendJob, TranscodeBackend};
 use crate::progress::Reporter;
-use crate::publish::publish_dir;
 use crate::register::register;
 
 mod finish;
@@ -37,6 +37,16 @@ struct Failure {
     message: String,
     /// Retrying may help (network, storage, a crashed dependency).
     transient: bool,
+}
+
+impl From<crate::backend::BackendError> for Failure {
+    fn from(e: crate::backend::BackendError) -> Self {
+        Self {
+            code: e.code,
+            message: e.message,
+            transient: e.transient,
+        }
+    }
 }
 
 impl Failure {
@@ -67,6 +77,8 @@ pub struct JobRunner {
     pub playback: PlaybackConfig,
     pub worker_name: String,
     pub settings: JobSettings,
+    /// Produces the outputs (GStreamer here, or MediaConvert).
+    pub backend: Arc<dyn TranscodeBackend>,
     /// Set when the grace period of a shutdown ran out: running jobs stop
     /// and are left to the runner, which has already re-queued them.
     pub hand_back: Arc<std::sync::atomic::AtomicBool>,
@@ -261,8 +273,7 @@ impl JobRunner {
         })?;
         // A retried job starts from a clean directory.
         let _ = tokio::fs::remove_dir_all(workdir).await;
-        let outdir = workdir.join("out");
-        tokio::fs::create_dir_all(&outdir)
+        tokio::fs::create_dir_all(workdir)
             .await
             .map_err(|e| Failure::transient("job.workdir", e))?;
         let input = workdir.join("source");
@@ -276,20 +287,21 @@ impl JobRunner {
                 message: e.to_string(),
             })?;
 
-        let manifest = self.transcode(&input, &outdir, reporter).await?;
-        // Ask the record directly: the reporter only looks every few seconds,
-        // and a cancelled job must not publish a playable package.
-        if reporter.is_cancelled() || !self.still_running(job).await {
-            reporter
-                .cancel_flag()
-                .store(true, std::sync::atomic::Ordering::SeqCst);
-            return Ok(());
-        }
-        reporter.set("publishing", 100.0);
         let prefix = crate::output_prefix(video.id);
-        let assets = publish_dir(&s.outputs, &outdir, &prefix)
-            .await
-            .map_err(|e| Failure::transient(e.code(), e))?;
+        let backend_job = BackendJob {
+            services: s,
+            job,
+            video_id: video.id,
+            source_key: &source_key,
+            input: &input,
+            workdir,
+            output_prefix: &prefix,
+            pipeline: &self.settings.pipeline,
+        };
+        let Some(produced) = self.backend.produce(&backend_job, reporter).await? else {
+            // Cancelled meanwhile: the reporter's flag tells the caller.
+            return Ok(());
+        };
         reporter.set("registering", 100.0);
         register(
             &s.db,
@@ -297,53 +309,13 @@ impl JobRunner {
             &self.playback,
             video.id,
             &prefix,
-            &manifest,
-            &assets,
+            &produced.manifest,
+            &produced.assets,
         )
         .await
         .map_err(|e| Failure::transient(e.code(), e))?;
-        tracing::info!(job_id = %job.id, objects = assets.len(), "outputs published and registered");
+        tracing::info!(job_id = %job.id, backend = self.backend.name(), objects = produced.assets.len(), "outputs published and registered");
         Ok(())
-    }
-
-    async fn still_running(&self, job: &JobRecord) -> bool {
-        let state: Result<Option<String>, _> =
-            sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1")
-                .bind(job.id)
-                .fetch_optional(&self.services.db)
-                .await;
-        // On a database error keep going: the final write will tell.
-        !matches!(state, Ok(None))
-            && !matches!(state.as_ref().map(|s| s.as_deref()), Ok(Some(s)) if s != "running")
-    }
-
-    async fn transcode(
-        &self,
-        input: &std::path::Path,
-        outdir: &std::path::Path,
-        reporter: &Reporter,
-    ) -> Result<vod_pipeline::Manifest, Failure> {
-        let mut settings = self.settings.pipeline.clone();
-        settings.run.cancel = Some(reporter.cancel_flag());
-        let tx = reporter.sender();
-        let joined = crate::transcode_blocking(input, outdir, settings, move |p| {
-            let stage = match p.stage {
-                vod_pipeline::Stage::Transcoding => "transcoding",
-                vod_pipeline::Stage::Packaging => "packaging",
-                vod_pipeline::Stage::Done => "publishing",
-            };
-            tx.send_replace(crate::progress::Report {
-                stage,
-                percent: p.percent as f32,
-            });
-        })
-        .await
-        .map_err(|e| Failure::transient("pipeline.panicked", e))?;
-        joined.map_err(|e| Failure {
-            code: e.code().to_owned(),
-            message: e.to_string(),
-            transient: e.kind() != vod_pipeline::ErrorKind::Media,
-        })
     }
 }
 

@@ -1,0 +1,67 @@
+//! The local backend: our GStreamer pipeline on a blocking thread, then
+//! the output directory published to the outputs bucket, master last.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+
+use super::{BackendError, BackendJob, Produced, TranscodeBackend, still_running};
+use crate::progress::{Report, Reporter};
+use crate::publish::publish_dir;
+
+pub struct GStreamerBackend;
+
+#[async_trait]
+impl TranscodeBackend for GStreamerBackend {
+    fn name(&self) -> &'static str {
+        "gstreamer"
+    }
+
+    async fn produce(
+        &self,
+        job: &BackendJob<'_>,
+        reporter: &Reporter,
+    ) -> Result<Option<Produced>, BackendError> {
+        let outdir = job.workdir.join("out");
+        tokio::fs::create_dir_all(&outdir)
+            .await
+            .map_err(|e| BackendError::transient("job.workdir", e))?;
+        let manifest = transcode(job.input, &outdir, job.pipeline, reporter).await?;
+        if reporter.is_cancelled() || !still_running(&job.services.db, job.job.id).await {
+            reporter
+                .cancel_flag()
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            return Ok(None);
+        }
+        reporter.set("publishing", 100.0);
+        let assets = publish_dir(&job.services.outputs, &outdir, job.output_prefix)
+            .await
+            .map_err(|e| BackendError::transient(e.code(), e))?;
+        Ok(Some(Produced { manifest, assets }))
+    }
+}
+
+async fn transcode(
+    input: &Path,
+    outdir: &Path,
+    settings: &vod_pipeline::Settings,
+    reporter: &Reporter,
+) -> Result<vod_pipeline::Manifest, BackendError> {
+    let mut settings = settings.clone();
+    settings.run.cancel = Some(reporter.cancel_flag());
+    let tx = reporter.sender();
+    let joined = crate::transcode_blocking(input, outdir, settings, move |p| {
+        let stage = match p.stage {
+            vod_pipeline::Stage::Transcoding => "transcoding",
+            vod_pipeline::Stage::Packaging => "packaging",
+            vod_pipeline::Stage::Done => "publishing",
+        };
+        tx.send_replace(Report {
+            stage,
+            percent: p.percent as f32,
+        });
+    })
+    .await
+    .map_err(|e| BackendError::transient("pipeline.panicked", e))?;
+    joined.map_err(|e| BackendError::pipeline(&e))
+}
