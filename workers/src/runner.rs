@@ -87,11 +87,10 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let name = worker_name();
+    // Without an address nothing is installed: the metrics macros are then
+    // no-ops, and an API in the same process (tests) keeps its own recorder.
     if let Some(addr) = cfg.metrics_listen {
         crate::metrics::serve(addr).await?;
-    } else {
-        // Still record, so a later scrape setup needs no code change.
-        crate::metrics::handle()?;
     }
     let services = Arc::new(services);
     let queue = JobQueue::new(
