@@ -29,8 +29,12 @@ impl Default for ProbeOptions {
     }
 }
 
+/// Initialises GStreamer and registers our own elements, before any
+/// discoverer or pipeline runs: registering later bumps the registry's
+/// cookie under running decodebins.
 pub(crate) fn init() -> Result<()> {
-    gst::init().map_err(PipelineError::gst)
+    gst::init().map_err(PipelineError::gst)?;
+    crate::graph::register_elements()
 }
 
 /// Detects the container from the file's bytes, refusing anything outside

@@ -34,7 +34,7 @@ struct Args {
     /// x264 speed preset.
     #[arg(long, default_value = "veryfast")]
     preset: String,
-    /// Scaler kernel (`videoconvertscale method`), for tuning.
+    /// Scaler kernel (`vodscale method`: bilinear, catrom, mitchell, lanczos), for tuning.
     #[arg(long)]
     scale_method: Option<String>,
     /// x264 threads per rung (0: x264 decides), for tuning.
@@ -43,9 +43,6 @@ struct Args {
     /// Raw frames queued per rung, for tuning.
     #[arg(long)]
     queue_frames: Option<u32>,
-    /// Threads per scaler, for tuning.
-    #[arg(long)]
-    scale_threads: Option<u32>,
     /// Print the probe result as JSON (used to record test fixtures).
     #[arg(long)]
     probe_json: bool,
@@ -123,9 +120,6 @@ fn run(args: &Args) -> Result<(), PipelineError> {
     }
     if let Some(q) = args.queue_frames {
         opts.queue_frames = q;
-    }
-    if let Some(t) = args.scale_threads {
-        opts.scale_threads = t;
     }
     let bar = if args.quiet {
         ProgressBar::hidden()

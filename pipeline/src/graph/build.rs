@@ -138,7 +138,9 @@ pub(crate) fn build(
     let mut video_entry = None;
     if let Some(top) = plan.video.first() {
         // decodebin's multiqueue already decouples the decoder thread.
-        let mut head = vec![make("videoconvert")?];
+        // `deinterlace` passes progressive frames through; the rung
+        // scalers take progressive I420 only, converted here once.
+        let mut head = vec![make("deinterlace")?, make("videoconvert")?];
         if plan.orientation != crate::probe::Orientation::Rotate0 {
             let flip = make("videoflip")?;
             flip.set_property_from_str("video-direction", plan.orientation.videoflip_direction());
@@ -171,24 +173,9 @@ pub(crate) fn build(
         } else {
             &plan.video[..]
         };
-        let parents = rungs::parents(ladder);
-        let mut rung_tees: Vec<Option<gst::Element>> = Vec::with_capacity(ladder.len());
-        for (i, rung) in ladder.iter().enumerate() {
-            // Parents come first in the ladder, so their tee already exists.
-            let (feed, from) =
-                match parents[i].and_then(|p| Some((rung_tees.get(p)?.clone()?, &ladder[p]))) {
-                    Some((t, r)) => (t, r),
-                    None => (tee.clone(), top),
-                };
-            let feeds_others = parents.contains(&Some(i));
-            let branch = rungs::Branch {
-                plan,
-                rung,
-                from,
-                feeds_others,
-            };
-            let (log, own_tee) = rungs::build(&pipeline, &feed, &branch, hls, opts, &activity)?;
-            rung_tees.push(own_tee);
+        for rung in ladder {
+            let branch = rungs::Branch { plan, rung, top };
+            let log = rungs::build(&pipeline, &tee, &branch, hls, opts, &activity)?;
             graph.video.push(log);
         }
         if let Some(spec) = &plan.thumbnails {

@@ -3,6 +3,7 @@
 
 mod build;
 mod rungs;
+mod scale;
 mod taps;
 
 use std::path::Path;
@@ -18,6 +19,7 @@ use crate::error::{PipelineError, Result};
 use crate::manifest::Manifest;
 use crate::plan::Plan;
 
+pub(crate) use scale::register as register_elements;
 pub(crate) use taps::{SegLog, segment_name};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -28,11 +30,10 @@ pub struct RunOptions {
     pub speed_preset: String,
     /// 0 lets x264 decide.
     pub x264_threads: u32,
-    pub scale_threads: u32,
     /// Raw frames buffered per rung, so encoders run unblocked in parallel.
     pub queue_frames: u32,
-    /// `videoconvertscale method` nick used for the rungs; catrom is the
-    /// closest to swscale's bicubic in luma PSNR.
+    /// `vodscale method` nick used for the rungs (bilinear, catrom,
+    /// mitchell, lanczos).
     pub scale_method: String,
     pub progress_interval: Duration,
     /// Set from another thread to abort the run (a cancelled job); checked
@@ -47,7 +48,6 @@ impl Default for RunOptions {
             stall_timeout: Duration::from_secs(60),
             speed_preset: "veryfast".into(),
             x264_threads: 0,
-            scale_threads: 1,
             queue_frames: 16,
             scale_method: "catrom".into(),
             progress_interval: Duration::from_secs(1),
