@@ -27,4 +27,7 @@ check postgres "$VOD_DATABASE_URL" "$(port_of "$VOD_DATABASE_URL")"
 check redis "$VOD_REDIS_URL" "$(port_of "$VOD_REDIS_URL")"
 check s3/garage "$VOD_S3_ENDPOINT (key $VOD_S3_ACCESS_KEY_ID)" "$(port_of "$VOD_S3_ENDPOINT")"
 check mongodb "$VOD_MONGODB_URL" "$(port_of "$VOD_MONGODB_URL")"
+if [[ -n "${VOD_TEST_REDIS_TLS_URL:-}" ]]; then
+    check redis-tls "$VOD_TEST_REDIS_TLS_URL (tests only)" "$(port_of "$VOD_TEST_REDIS_TLS_URL")"
+fi
 exit "$failed"

@@ -12,7 +12,8 @@
 # Knobs (environment): VOD_STATE_DIR (default <repo>/.state), VOD_PG_PORT
 # (where to look for a Postgres to reuse, default 5432), VOD_PG_OWN_PORT
 # (first port for our own cluster, default 5433), VOD_REDIS_REUSE_PORT (6379),
-# VOD_REDIS_PORT (first port for our own Redis, 6380), VOD_MONGODB_PORT (27017).
+# VOD_REDIS_PORT (first port for our own Redis, 6380), VOD_REDIS_TLS_PORT
+# (first port for the TLS-only test Redis, 6390), VOD_MONGODB_PORT (27017).
 set -euo pipefail
 
 for arg in "$@"; do
@@ -68,6 +69,8 @@ write_env() {
 # Written by infra/up.sh; source it: . .state/env
 export VOD_DATABASE_URL=postgres://vod:vod@127.0.0.1:$PG_PORT/vod
 export VOD_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/
+export VOD_TEST_REDIS_TLS_URL=rediss://127.0.0.1:$REDIS_TLS_PORT/
+export VOD_TEST_REDIS_CA_FILE=$REDIS_TLS_CA
 export VOD_S3_ENDPOINT=http://127.0.0.1:$S3_PORT
 export VOD_S3_REGION=garage
 export VOD_S3_ACCESS_KEY_ID=$S3_KEY_ID
@@ -89,6 +92,7 @@ write_env
     printf '\n%-11s %-8s %s\n' SERVICE STATUS URL
     printf '%-11s %-8s %s\n' postgres "$PG_STATUS" "$PG_URL"
     printf '%-11s %-8s %s\n' redis "$REDIS_STATUS" "redis://127.0.0.1:$REDIS_PORT/ (appendonly yes)"
+    printf '%-11s %-8s %s\n' redis-tls "$REDIS_TLS_STATUS" "rediss://127.0.0.1:$REDIS_TLS_PORT/ (tests only, CA $REDIS_TLS_CA)"
     printf '%-11s %-8s %s\n' s3/garage "$GARAGE_STATUS" "http://127.0.0.1:$S3_PORT (region garage, path-style, key $S3_KEY_ID, buckets ${GARAGE_BUCKETS[*]})"
     printf '%-11s %-8s %s\n' mongodb "$MONGO_STATUS" "mongodb://127.0.0.1:$MONGO_PORT/ (nx-27017, database vod)"
     printf '%-11s %-8s %s\n' gstreamer ok "$GST_VERSION (ffmpeg/ffprobe, plugins base/good/bad/ugly/libav)"

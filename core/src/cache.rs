@@ -1,5 +1,9 @@
 //! Redis: the cache and the job queue's store. Keys are namespaced by a prefix
 //! so tests (and several deployments) can share one server.
+//!
+//! Every Redis connection of the platform (cache, apalis queue, pub/sub)
+//! comes from the one [`redis_client`], so a `rediss://` URL and the CA file
+//! apply to all of them.
 
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
@@ -8,13 +12,54 @@ use redis::aio::ConnectionManager;
 pub enum CacheError {
     #[error("Redis request failed: {0}")]
     Backend(#[from] redis::RedisError),
+    /// The first connection failed. Reported on its own, with the TLS hint,
+    /// because the connection manager would otherwise retry until the
+    /// start-up timeout and hide the reason.
+    #[error("cannot connect to Redis: {source}{hint}")]
+    Connect {
+        source: redis::RedisError,
+        hint: &'static str,
+    },
 }
 
 impl CacheError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Backend(_) => "cache.backend",
+            Self::Connect { .. } => "cache.connect",
         }
+    }
+}
+
+const TLS_HINT: &str = "; TLS (rediss://): the server certificate must chain to \
+    VOD_REDIS_CA_FILE when it is set, else to the public web PKI roots, and name the URL's host";
+
+/// Whether `url` asks for TLS (`rediss://`).
+pub fn is_tls_url(url: &str) -> bool {
+    url.get(..9)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("rediss://"))
+}
+
+/// A client for `url`. For `rediss://` the server certificate is checked
+/// against `ca_pem` when given (self-hosted and test servers), else against
+/// the web PKI roots compiled in (Amazon's for ElastiCache).
+pub fn redis_client(url: &str, ca_pem: Option<&[u8]>) -> Result<redis::Client, CacheError> {
+    if !is_tls_url(url) {
+        return Ok(redis::Client::open(url)?);
+    }
+    // Both rustls back-ends are in the dependency graph (sqlx uses ring, the
+    // AWS SDK aws-lc-rs), so redis' `ClientConfig::builder()` needs a
+    // process default. An already installed one is kept.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    match ca_pem {
+        None => Ok(redis::Client::open(url)?),
+        Some(pem) => Ok(redis::Client::build_with_tls(
+            url,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem.to_vec()),
+            },
+        )?),
     }
 }
 
@@ -34,8 +79,23 @@ impl std::fmt::Debug for Cache {
 }
 
 impl Cache {
-    pub async fn connect(url: &str, prefix: impl Into<String>) -> Result<Self, CacheError> {
-        let client = redis::Client::open(url)?;
+    pub async fn connect(
+        client: redis::Client,
+        prefix: impl Into<String>,
+    ) -> Result<Self, CacheError> {
+        let tls = matches!(
+            client.get_connection_info().addr(),
+            redis::ConnectionAddr::TcpTls { .. }
+        );
+        // One attempt without the manager's retries first: its error
+        // (refused, TLS handshake, auth) is the one worth reporting.
+        client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(|source| CacheError::Connect {
+                source,
+                hint: if tls { TLS_HINT } else { "" },
+            })?;
         let conn = ConnectionManager::new(client.clone()).await?;
         Ok(Self {
             client,

@@ -191,6 +191,31 @@ impl JobQueue {
         Ok(job)
     }
 
+    /// Jobs waiting in the queue for a worker, not counting the ones a worker
+    /// has fetched (apalis moves those to its in-flight set). This is what
+    /// the `VOD/QueueDepth` metric reports. apalis parks every push in its
+    /// scheduled set (run at "now") until a worker's fetch promotes it to the
+    /// pending list, so both count: pending + scheduled and due. Retries
+    /// waiting for their time are in Postgres (`retrying`) until pushed again.
+    pub async fn waiting(&self) -> Result<u64, QueueError> {
+        let mut storage = self.storage.clone();
+        let config = storage.get_config().clone();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let (pending, due): (u64, u64) = redis::pipe()
+            .cmd("LLEN")
+            .arg(config.active_jobs_list())
+            .cmd("ZCOUNT")
+            .arg(config.scheduled_jobs_set())
+            .arg("-inf")
+            .arg(now)
+            .query_async(storage.get_connection())
+            .await
+            .map_err(|e| QueueError::Backend(e.to_string()))?;
+        Ok(pending + due)
+    }
+
     /// Pushes an already-recorded job (enqueue, retry, scheduled re-attempt).
     pub async fn push(&self, job: &JobRecord) -> Result<(), QueueError> {
         let task = TranscodeTask {

@@ -1,6 +1,7 @@
 //! Shared domain types, the typed configuration and the adapters for the
 //! services the API and the workers talk to. No HTTP and no media code here.
 
+pub mod aws;
 pub mod cache;
 pub mod catalog;
 pub mod cdn;
@@ -17,6 +18,6 @@ pub mod sniff;
 pub mod storage;
 pub mod telemetry;
 
-pub use config::{LogConfig, PlaybackConfig, S3Config, ServicesConfig};
+pub use config::{ConfigError, LogConfig, PlaybackConfig, S3Config, ServicesConfig};
 pub use secret::{Secret, SecretUrl};
 pub use services::{Services, StartupError};

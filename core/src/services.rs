@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use sqlx::PgPool;
 
-use crate::cache::Cache;
+use crate::cache::{Cache, redis_client};
 use crate::catalog::MongoCatalog;
-use crate::config::ServicesConfig;
+use crate::config::{ConfigError, ServicesConfig};
 use crate::db;
 use crate::jobs::{JobQueue, QueueSettings};
 use crate::storage::S3Store;
@@ -17,17 +17,24 @@ use crate::storage::S3Store;
 const HINT: &str = "start the local services with `bash infra/up.sh` and `source .state/env`";
 
 #[derive(Debug, thiserror::Error)]
-#[error("{service} is unreachable at {target} ({env_var}): {reason}; {HINT}")]
-pub struct StartupError {
-    pub service: &'static str,
-    pub target: String,
-    pub env_var: &'static str,
-    pub reason: String,
+pub enum StartupError {
+    #[error("{service} is unreachable at {target} ({env_var}): {reason}; {HINT}")]
+    Unreachable {
+        service: &'static str,
+        target: String,
+        env_var: &'static str,
+        reason: String,
+    },
+    #[error("invalid configuration: {0}")]
+    Config(#[from] ConfigError),
 }
 
 impl StartupError {
     pub fn code(&self) -> &'static str {
-        "startup.service_unreachable"
+        match self {
+            Self::Unreachable { .. } => "startup.service_unreachable",
+            Self::Config(e) => e.code(),
+        }
     }
 }
 
@@ -54,8 +61,20 @@ async fn within<T, E: std::fmt::Display>(
 
 impl Services {
     /// Connects to PostgreSQL, Redis, S3 (both buckets) and MongoDB, in that
-    /// order, and fails on the first one that does not answer.
+    /// order, and fails on the first one that does not answer. S3 uses the
+    /// AWS default credential chain when no static keys are configured.
     pub async fn connect(cfg: &ServicesConfig) -> Result<Self, StartupError> {
+        Self::connect_with(cfg, crate::aws::default_loader()).await
+    }
+
+    /// [`Services::connect`] with the AWS settings loaded by `aws` (tests
+    /// inject an environment into the default chain this way).
+    pub async fn connect_with(
+        cfg: &ServicesConfig,
+        aws: crate::aws::ConfigLoader,
+    ) -> Result<Self, StartupError> {
+        cfg.validate()?;
+        let redis_ca = cfg.redis_ca_pem()?;
         let t = cfg.connect_timeout();
         let db = within(
             t,
@@ -67,28 +86,27 @@ impl Services {
             ),
         )
         .await
-        .map_err(|reason| StartupError {
+        .map_err(|reason| StartupError::Unreachable {
             service: "PostgreSQL",
             target: cfg.database_url.redacted(),
             env_var: "VOD_DATABASE_URL",
             reason,
         })?;
 
-        let redis_err = |reason| StartupError {
+        let redis_err = |reason| StartupError::Unreachable {
             service: "Redis",
             target: cfg.redis_url.redacted(),
             env_var: "VOD_REDIS_URL",
             reason,
         };
-        let cache = within(
-            t,
-            Cache::connect(cfg.redis_url.expose(), cfg.redis_prefix.clone()),
-        )
-        .await
-        .map_err(redis_err)?;
+        let client = redis_client(cfg.redis_url.expose(), redis_ca.as_deref())
+            .map_err(|e| redis_err(e.to_string()))?;
+        let cache = within(t, Cache::connect(client, cfg.redis_prefix.clone()))
+            .await
+            .map_err(redis_err)?;
         within(t, cache.ping()).await.map_err(redis_err)?;
 
-        let client = S3Store::client(&cfg.s3, t);
+        let client = S3Store::client_with(&cfg.s3, t, aws).await?;
         let s3_target = cfg
             .s3
             .endpoint
@@ -99,7 +117,7 @@ impl Services {
         for store in [&sources, &outputs] {
             within(t, store.check_bucket())
                 .await
-                .map_err(|reason| StartupError {
+                .map_err(|reason| StartupError::Unreachable {
                     service: "S3 object store",
                     target: format!("{s3_target}, bucket {}", store.bucket()),
                     env_var: "VOD_S3_ENDPOINT",
@@ -107,7 +125,7 @@ impl Services {
                 })?;
         }
 
-        let mongo_err = |reason| StartupError {
+        let mongo_err = |reason| StartupError::Unreachable {
             service: "MongoDB catalog",
             target: cfg.mongodb_url.redacted(),
             env_var: "VOD_MONGODB_URL",

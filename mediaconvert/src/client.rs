@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_mediaconvert::config::retry::RetryConfig;
 use aws_sdk_mediaconvert::config::timeout::TimeoutConfig;
-use aws_sdk_mediaconvert::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_mediaconvert::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_mediaconvert::types::{Job, JobSettings};
+
+use vod_core::aws::{self, StaticKeys};
 
 use crate::MediaConvertError;
 use crate::config::MediaConvertConfig;
@@ -56,7 +57,7 @@ pub struct MediaConvert {
 
 impl MediaConvert {
     /// A client from the typed config. Static credentials when configured,
-    /// otherwise the SDK's default chain.
+    /// otherwise the SDK's default chain (see [`vod_core::aws`]).
     pub async fn from_config(
         cfg: &MediaConvertConfig,
         default_region: &str,
@@ -66,38 +67,19 @@ impl MediaConvert {
                 detail: "VOD_MEDIACONVERT_ROLE_ARN is not set".into(),
             });
         }
-        let region = Region::new(
-            cfg.region
-                .clone()
-                .unwrap_or_else(|| default_region.to_owned()),
-        );
-        let mut builder = match (&cfg.access_key_id, &cfg.secret_access_key) {
-            (Some(id), Some(secret)) => aws_sdk_mediaconvert::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .credentials_provider(Credentials::new(
-                    id.clone(),
-                    secret.expose().to_owned(),
-                    None,
-                    None,
-                    "vod-config",
-                )),
-            (None, None) => {
-                let shared = aws_config::defaults(BehaviorVersion::latest())
-                    .region(region.clone())
-                    .load()
-                    .await;
-                aws_sdk_mediaconvert::config::Builder::from(&shared)
-            }
-            _ => {
-                return Err(MediaConvertError::Config {
-                    detail: "set both VOD_MEDIACONVERT_ACCESS_KEY_ID and \
-                             VOD_MEDIACONVERT_SECRET_ACCESS_KEY, or neither"
-                        .into(),
-                });
-            }
-        };
-        builder = builder
-            .region(region)
+        let region = cfg.region.as_deref().unwrap_or(default_region);
+        // The same constructor as the S3 client: static keys or the default chain.
+        let keys = StaticKeys::from_pair(
+            cfg.access_key_id.as_deref(),
+            cfg.secret_access_key.as_ref().map(|s| s.expose()),
+            "VOD_MEDIACONVERT_ACCESS_KEY_ID",
+            "VOD_MEDIACONVERT_SECRET_ACCESS_KEY",
+        )
+        .map_err(|e| MediaConvertError::Config {
+            detail: e.to_string(),
+        })?;
+        let shared = aws::sdk_config(aws::default_loader(), region, keys.as_ref()).await;
+        let mut builder = aws_sdk_mediaconvert::config::Builder::from(&shared)
             .retry_config(RetryConfig::standard().with_max_attempts(cfg.max_attempts.max(1)))
             .timeout_config(
                 TimeoutConfig::builder()

@@ -7,11 +7,11 @@ import re
 from tfmodel import MODULE_DIR, attr, blocks
 
 # Settings other branches add to the binaries (MediaConvert backend, signed
-# CDN URLs, the queue-depth metric); names the code does not know yet must be
-# listed here, so that a typo in any other name fails the test.
+# CDN URLs); names the code does not know yet must be listed here, so that a
+# typo in any other name fails the test.
 PENDING_APP_SETTINGS = {
     "VOD_WORKER_BACKEND", "VOD_MEDIACONVERT_ROLE_ARN", "VOD_MEDIACONVERT_QUEUE_ARN", "VOD_MEDIACONVERT_ENDPOINT",
-    "VOD_CDN_KEY_PAIR_ID", "VOD_CDN_PRIVATE_KEY", "VOD_QUEUE_METRIC_NAMESPACE", "VOD_QUEUE_METRIC_ENVIRONMENT",
+    "VOD_CDN_KEY_PAIR_ID", "VOD_CDN_PRIVATE_KEY",
 }
 
 BUCKETS = ("sources", "outputs", "logs")

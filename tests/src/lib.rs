@@ -12,6 +12,7 @@
 )]
 
 pub mod api;
+pub mod cloudwatch;
 pub mod mediaconvert;
 pub mod worker;
 

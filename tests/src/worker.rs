@@ -26,6 +26,7 @@ pub fn test_worker_config() -> vod_workers::runner::WorkerConfig {
         stall_timeout_secs: 30,
         metrics_listen: None,
         backend: vod_workers::backend::BackendConfig::default(),
+        queue_metric: vod_workers::queue_metric::QueueMetricConfig::default(),
     }
 }
 
@@ -90,6 +91,7 @@ pub fn spawn_worker_process_with(env: &TestEnv, label: &str, extra: &[(&str, &st
         )
         .env("VOD_REDIS_URL", c.redis_url.expose())
         .env("VOD_REDIS_PREFIX", &c.redis_prefix)
+        .envs(c.redis_ca_file.iter().map(|p| ("VOD_REDIS_CA_FILE", p)))
         .env("VOD_MONGODB_URL", c.mongodb_url.expose())
         .env("VOD_MONGODB_DATABASE", &c.mongodb_database)
         .env("VOD_S3_ENDPOINT", c.s3.endpoint.clone().unwrap_or_default())

@@ -8,6 +8,7 @@ pub mod job;
 pub mod metrics;
 pub mod progress;
 pub mod publish;
+pub mod queue_metric;
 pub mod register;
 pub mod runner;
 pub mod webhooks;

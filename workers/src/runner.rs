@@ -50,6 +50,8 @@ pub struct WorkerConfig {
     pub metrics_listen: Option<std::net::SocketAddr>,
     #[command(flatten)]
     pub backend: crate::backend::BackendConfig,
+    #[command(flatten)]
+    pub queue_metric: crate::queue_metric::QueueMetricConfig,
 }
 
 impl WorkerConfig {
@@ -107,6 +109,13 @@ pub async fn run(
     let mut pipeline = vod_pipeline::Settings::default();
     pipeline.run.stall_timeout = Duration::from_secs(cfg.stall_timeout_secs.max(1));
     let backend = crate::backend::build(&cfg.backend, &services).await?;
+    let queue_metric = crate::queue_metric::spawn(
+        &cfg.queue_metric,
+        &crate::backend::s3_region(&services),
+        queue.clone(),
+        shutdown.clone(),
+    )
+    .await?;
     let runner = Arc::new(JobRunner {
         backend,
         services: services.clone(),
@@ -167,6 +176,9 @@ pub async fn run(
     .await;
     scheduler.abort();
     webhooks.abort();
+    if let Some(task) = queue_metric {
+        task.abort();
+    }
     if drained.is_err() {
         // Re-queue first, then stop the pipelines: the job is never unowned.
         hand_back(&services, &queue, &name).await;

@@ -6,8 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::{
-    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
-    timeout::TimeoutConfig,
+    RequestChecksumCalculation, ResponseChecksumValidation, timeout::TimeoutConfig,
 };
 use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
@@ -17,7 +16,8 @@ use futures::TryStreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{MULTIPART_THRESHOLD, ObjectMeta, ObjectStore, PART_SIZE, StorageError, validate_key};
-use crate::config::S3Config;
+use crate::aws::{self, ConfigLoader};
+use crate::config::{ConfigError, S3Config};
 
 /// Parts in flight per upload: bounds memory to about this many × [`PART_SIZE`].
 const PART_CONCURRENCY: usize = 4;
@@ -30,18 +30,25 @@ pub struct S3Store {
 
 impl S3Store {
     /// A client for `cfg`; one per process is enough (it pools connections).
-    pub fn client(cfg: &S3Config, connect_timeout: Duration) -> aws_sdk_s3::Client {
-        let creds = Credentials::new(
-            cfg.access_key_id.clone(),
-            cfg.secret_access_key.expose().to_owned(),
-            None,
-            None,
-            "vod-config",
-        );
-        let mut builder = aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(cfg.region.clone()))
-            .credentials_provider(creds)
+    /// Static keys when `VOD_S3_ACCESS_KEY_ID`/`…SECRET…` are set, else the
+    /// AWS default credential chain (the ECS task role, Lambda's role).
+    pub async fn client(
+        cfg: &S3Config,
+        connect_timeout: Duration,
+    ) -> Result<aws_sdk_s3::Client, ConfigError> {
+        Self::client_with(cfg, connect_timeout, aws::default_loader()).await
+    }
+
+    /// [`S3Store::client`] with the default chain of `loader`.
+    pub async fn client_with(
+        cfg: &S3Config,
+        connect_timeout: Duration,
+        loader: ConfigLoader,
+    ) -> Result<aws_sdk_s3::Client, ConfigError> {
+        let keys = cfg.static_keys()?;
+        tracing::debug!(credentials = %aws::describe(keys.as_ref()), "S3 client");
+        let shared = aws::sdk_config(loader, &cfg.region, keys.as_ref()).await;
+        let mut builder = aws_sdk_s3::config::Builder::from(&shared)
             .force_path_style(cfg.force_path_style)
             // Non-AWS endpoints reject or mishandle the default CRC checksum headers.
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
@@ -54,7 +61,7 @@ impl S3Store {
         if let Some(endpoint) = &cfg.endpoint {
             builder = builder.endpoint_url(endpoint);
         }
-        aws_sdk_s3::Client::from_conf(builder.build())
+        Ok(aws_sdk_s3::Client::from_conf(builder.build()))
     }
 
     pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {

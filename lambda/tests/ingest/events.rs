@@ -307,7 +307,9 @@ async fn an_unreachable_service_fails_the_invocation_and_a_retry_succeeds() {
     down.endpoint = Some("http://127.0.0.1:9".to_owned());
     let mut broken = env.services.clone();
     broken.sources = S3Store::new(
-        S3Store::client(&down, std::time::Duration::from_secs(1)),
+        S3Store::client(&down, std::time::Duration::from_secs(1))
+            .await
+            .unwrap(),
         env.config.s3.sources_bucket.clone(),
     );
     let err = handle(&broken, &cfg, event(&env, "object_created_put.json"))

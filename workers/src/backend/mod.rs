@@ -111,6 +111,16 @@ pub trait TranscodeBackend: Send + Sync {
     ) -> Result<Option<Produced>, BackendError>;
 }
 
+/// The S3 client's region: the default of the other AWS clients.
+pub(crate) fn s3_region(services: &Services) -> String {
+    services
+        .outputs
+        .sdk()
+        .config()
+        .region()
+        .map_or_else(|| "us-east-1".to_owned(), ToString::to_string)
+}
+
 /// The configured backend. MediaConvert's client is built once per process.
 pub async fn build(
     cfg: &BackendConfig,
@@ -119,12 +129,7 @@ pub async fn build(
     Ok(match cfg.kind {
         BackendKind::Gstreamer => Arc::new(gstreamer::GStreamerBackend),
         BackendKind::Mediaconvert => {
-            let region = services
-                .outputs
-                .sdk()
-                .config()
-                .region()
-                .map_or_else(|| "us-east-1".to_owned(), ToString::to_string);
+            let region = s3_region(services);
             let client =
                 vod_mediaconvert::MediaConvert::from_config(&cfg.mediaconvert, &region).await?;
             Arc::new(mediaconvert::MediaConvertBackend::new(
