@@ -2,6 +2,7 @@
 //! packaging (playlists, thumbnails, manifest).
 
 mod build;
+mod resize;
 mod rungs;
 mod scale;
 mod taps;

@@ -20,6 +20,7 @@ use gstreamer as gst;
 use gstreamer_base as gst_base;
 use gstreamer_video as gst_video;
 
+use super::resize::{Plane, PlaneMut, Scratch, resize_plane};
 use crate::error::{PipelineError, Result};
 
 /// Resampling kernel of a [`VodScale`]; `catrom` is the cubic closest to
@@ -67,29 +68,6 @@ pub(crate) fn register() -> Result<()> {
     .map_err(PipelineError::gst)
 }
 
-/// Resizes one plane: `src`/`dst` are whole planes with their row strides;
-/// the images are declared stride-wide and cropped to the visible width,
-/// so padded rows are read and written in place.
-pub(crate) fn resize_plane(
-    resizer: &mut fir::Resizer,
-    method: Method,
-    (src, src_stride, src_w, src_h): (&[u8], u32, u32, u32),
-    (dst, dst_stride, dst_w, dst_h): (&mut [u8], u32, u32, u32),
-) -> std::result::Result<(), String> {
-    let src_img = fir::images::ImageRef::new(src_stride, src_h, src, fir::PixelType::U8)
-        .map_err(|e| format!("source plane: {e}"))?;
-    let mut dst_img = fir::images::Image::from_slice_u8(dst_stride, dst_h, dst, fir::PixelType::U8)
-        .map_err(|e| format!("output plane: {e}"))?;
-    let mut view = fir::images::CroppedImageMut::new(&mut dst_img, 0, 0, dst_w, dst_h)
-        .map_err(|e| format!("output crop: {e}"))?;
-    let opts = fir::ResizeOptions::new()
-        .resize_alg(fir::ResizeAlg::Convolution(method.filter()))
-        .crop(0.0, 0.0, f64::from(src_w), f64::from(src_h));
-    resizer
-        .resize(&src_img, &mut view, &opts)
-        .map_err(|e| format!("resize: {e}"))
-}
-
 mod imp {
     use super::*;
 
@@ -106,7 +84,7 @@ mod imp {
         method: Mutex<Method>,
         // One streaming thread calls transform_frame; the lock is uncontended
         // and keeps the resizer's scratch buffers across frames.
-        resizer: Mutex<Option<fir::Resizer>>,
+        scratch: Mutex<Option<Scratch>>,
     }
 
     #[glib::object_subclass]
@@ -219,28 +197,28 @@ mod imp {
             outframe: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
         ) -> std::result::Result<gst::FlowSuccess, gst::FlowError> {
             let method = self.method.lock().map(|m| *m).unwrap_or_default();
-            let mut guard = self.resizer.lock().map_err(|_| gst::FlowError::Error)?;
-            let resizer = guard.get_or_insert_with(fir::Resizer::new);
+            let mut guard = self.scratch.lock().map_err(|_| gst::FlowError::Error)?;
+            let scratch = guard.get_or_insert_with(Scratch::default);
             for plane in 0..inframe.n_planes() {
-                let src = (
-                    inframe
+                let src = Plane {
+                    data: inframe
                         .plane_data(plane)
                         .map_err(|_| gst::FlowError::Error)?,
-                    stride(inframe.plane_stride(), plane)?,
-                    inframe.comp_width(plane),
-                    inframe.comp_height(plane),
-                );
-                let (dst_w, dst_h) = (outframe.comp_width(plane), outframe.comp_height(plane));
-                let dst_stride = stride(outframe.plane_stride(), plane)?;
-                let dst = (
-                    outframe
+                    stride: stride(inframe.plane_stride(), plane)?,
+                    width: inframe.comp_width(plane) as usize,
+                    height: inframe.comp_height(plane) as usize,
+                };
+                let (width, height) = (outframe.comp_width(plane), outframe.comp_height(plane));
+                let out_stride = stride(outframe.plane_stride(), plane)?;
+                let mut dst = PlaneMut {
+                    data: outframe
                         .plane_data_mut(plane)
                         .map_err(|_| gst::FlowError::Error)?,
-                    dst_stride,
-                    dst_w,
-                    dst_h,
-                );
-                if let Err(e) = resize_plane(resizer, method, src, dst) {
+                    stride: out_stride,
+                    width: width as usize,
+                    height: height as usize,
+                };
+                if let Err(e) = resize_plane(scratch, method.filter(), &src, &mut dst) {
                     gst::error!(CAT, imp = self, "plane {plane}: {e}");
                     gst::element_imp_error!(self, gst::CoreError::Failed, ["vodscale: {}", e]);
                     return Err(gst::FlowError::Error);
@@ -250,10 +228,10 @@ mod imp {
         }
     }
 
-    fn stride(strides: &[i32], plane: u32) -> std::result::Result<u32, gst::FlowError> {
+    fn stride(strides: &[i32], plane: u32) -> std::result::Result<usize, gst::FlowError> {
         strides
             .get(plane as usize)
-            .and_then(|s| u32::try_from(*s).ok())
+            .and_then(|s| usize::try_from(*s).ok())
             .ok_or(gst::FlowError::NotSupported)
     }
 }
