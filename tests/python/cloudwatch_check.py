@@ -43,21 +43,15 @@ except ImportError as e:  # fail loudly: the Rust test relies on this exit code
     print(f"botocore and cbor2 must be importable with {sys.executable}: {e}", file=sys.stderr)
     sys.exit(2)
 
+from strict_shapes import ShapeChecker  # noqa: E402  (this file's own folder)
+
 SERVICE = "cloudwatch"
 # The service shape's name in the Smithy model. botocore models that carry
 # the JSON protocols (1.42 and later) name it as metadata.targetPrefix.
 SERVICE_SHAPE = "GraniteServiceVersion20100801"
 
 
-class Checker:
-    def __init__(self, model):
-        self.model = model
-        self.shapes = model["shapes"]
-        self.errors = []
-
-    def error(self, path, kind, detail):
-        self.errors.append({"path": path or "<root>", "kind": kind, "detail": detail})
-
+class Checker(ShapeChecker):
     def envelope(self, operation, req):
         meta = self.model["metadata"]
         target = meta.get("targetPrefix", SERVICE_SHAPE)
@@ -84,15 +78,6 @@ class Checker:
             body = gzip.decompress(body)
         return body
 
-    def check(self, value, shape_name, path):
-        shape = self.shapes[shape_name]
-        kind = shape["type"]
-        handler = getattr(self, "check_" + kind, None)
-        if handler is None:
-            self.error(path, "unsupported", f"shape type {kind} of {shape_name}")
-            return
-        handler(value, shape_name, shape, path)
-
     def check_structure(self, value, name, shape, path):
         if not isinstance(value, dict):
             self.error(path, "wrong type", f"{type(value).__name__} where structure {name} is expected")
@@ -111,59 +96,11 @@ class Checker:
                 sub = f"{path}.{member}" if path else member
                 self.error(sub, "missing required", f"{name}.{member} is required")
 
-    def check_list(self, value, name, shape, path):
-        if not isinstance(value, list):
-            self.error(path, "wrong type", f"{type(value).__name__} where list {name} is expected")
-            return
-        self.length(len(value), shape, path, "items")
-        for i, item in enumerate(value):
-            self.check(item, shape["member"]["shape"], f"{path}[{i}]")
-
-    def check_map(self, value, name, shape, path):
-        if not isinstance(value, dict):
-            self.error(path, "wrong type", f"{type(value).__name__} where map {name} is expected")
-            return
-        self.length(len(value), shape, path, "entries")
-        for key, item in value.items():
-            self.check(key, shape["key"]["shape"], f"{path}{{key {key!r}}}")
-            self.check(item, shape["value"]["shape"], f"{path}[{key!r}]")
-
-    def check_string(self, value, name, shape, path):
-        if not isinstance(value, str):
-            self.error(path, "wrong type", f"{value!r} where string {name} is expected")
-            return
-        if "enum" in shape and value not in shape["enum"]:
-            self.error(path, "bad enum", f"{value!r} is not one of {name}: {', '.join(shape['enum'])}")
-        self.length(len(value), shape, path, "characters")
-
     def number(self, value, name, shape, path, integral):
-        is_num = isinstance(value, int) or (not integral and isinstance(value, float))
-        if isinstance(value, bool) or not is_num:
-            what = "integer" if integral else "number"
-            self.error(path, "wrong type", f"{value!r} where {what} {name} is expected")
-            return
         if isinstance(value, float) and not math.isfinite(value):
             self.error(path, "not finite", f"{value!r}: CloudWatch refuses NaN and infinities")
             return
-        lo, hi = shape.get("min"), shape.get("max")
-        if lo is not None and value < lo:
-            self.error(path, "out of range", f"{value} < minimum {lo} of {name}")
-        if hi is not None and value > hi:
-            self.error(path, "out of range", f"{value} > maximum {hi} of {name}")
-
-    def check_integer(self, value, name, shape, path):
-        self.number(value, name, shape, path, True)
-
-    check_long = check_integer
-
-    def check_double(self, value, name, shape, path):
-        self.number(value, name, shape, path, False)
-
-    check_float = check_double
-
-    def check_boolean(self, value, name, shape, path):
-        if not isinstance(value, bool):
-            self.error(path, "wrong type", f"{value!r} where boolean {name} is expected")
+        super().number(value, name, shape, path, integral)
 
     def check_timestamp(self, value, name, shape, path):
         # cbor2 turns the date/time tags into datetime; a bare number is not one.
@@ -173,13 +110,6 @@ class Checker:
     def check_blob(self, value, name, shape, path):
         if not isinstance(value, bytes):
             self.error(path, "wrong type", f"{value!r} where byte string {name} is expected")
-
-    def length(self, n, shape, path, unit):
-        lo, hi = shape.get("min"), shape.get("max")
-        if lo is not None and n < lo:
-            self.error(path, "too short", f"{n} {unit} < minimum {lo}")
-        if hi is not None and n > hi:
-            self.error(path, "too long", f"{n} {unit} > maximum {hi}")
 
 
 def plain(value):
