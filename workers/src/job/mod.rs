@@ -215,7 +215,10 @@ impl JobRunner {
                 .bind(self.settings.liveness.as_secs_f64())
                 .fetch_one(&mut *tx)
                 .await?;
-                if fresh && job.worker.as_deref() != Some(self.worker_name.as_str()) {
+                // A fresh heartbeat means a live holder, this process included:
+                // the same job delivered twice (a retry re-queued while its
+                // first delivery was still in the queue) must not run twice.
+                if fresh {
                     return Ok(Claim::HeldElsewhere);
                 }
                 // Its worker died mid-run (apalis re-delivered an orphaned task).
