@@ -144,19 +144,26 @@ fn audio_only_source() {
     assert!((total - 250.0 * 1024.0 / 48_000.0).abs() < 0.1, "{total}");
 }
 
+/// 1080p60 also covers the cascade across a frame-rate change: 360p30 is
+/// scaled from the 720p60 rung's frames.
 #[test]
 fn sixty_fps_source() {
     let dir = workdir("fps60");
     let src = dir.join("src.mp4");
-    make_mp4(&src, 1280, 720, 60, 7, false);
+    make_mp4(&src, 1920, 1080, 60, 7, false);
     let out = dir.join("out");
     transcode(&src, &out);
     check_package(
         &out,
         &Expect {
-            rungs: &[("720p", 1280, 720), ("480p", 854, 480), ("360p", 640, 360)],
+            rungs: &[
+                ("1080p", 1920, 1080),
+                ("720p", 1280, 720),
+                ("480p", 854, 480),
+                ("360p", 640, 360),
+            ],
             audio: false,
-            fps: &[60.0, 30.0, 30.0],
+            fps: &[60.0, 60.0, 30.0, 30.0],
             duration_s: 7.0,
         },
     );

@@ -34,9 +34,12 @@ struct Args {
     /// x264 speed preset.
     #[arg(long, default_value = "veryfast")]
     preset: String,
-    /// Scaler kernel (`vodscale method`: bilinear, catrom, mitchell, lanczos), for tuning.
+    /// Scaler kernel (`vodscale method`: bilinear, catrom, bicubic, mitchell, lanczos), for tuning.
     #[arg(long)]
     scale_method: Option<String>,
+    /// Scale every rung from the source frames (no cascade), for A/B tuning.
+    #[arg(long)]
+    no_cascade: bool,
     /// x264 threads per rung (0: x264 decides), for tuning.
     #[arg(long)]
     x264_threads: Option<u32>,
@@ -110,6 +113,7 @@ fn run(args: &Args) -> Result<(), PipelineError> {
     let mut opts = RunOptions {
         stall_timeout: Duration::from_secs(args.stall_timeout),
         speed_preset: args.preset.clone(),
+        cascade_scaling: !args.no_cascade,
         ..RunOptions::default()
     };
     if let Some(m) = &args.scale_method {

@@ -173,9 +173,23 @@ pub(crate) fn build(
         } else {
             &plan.video[..]
         };
-        for rung in ladder {
-            let branch = rungs::Branch { plan, rung, top };
-            let log = rungs::build(&pipeline, &tee, &branch, hls, opts, &activity)?;
+        let feeds = rungs::scale_feeds(ladder, opts.cascade_scaling);
+        // Rungs come largest first, so a feed's tee exists before its users.
+        let mut fans: Vec<Option<gst::Element>> = Vec::with_capacity(ladder.len());
+        for (i, rung) in ladder.iter().enumerate() {
+            let from = feeds.get(i).copied().flatten();
+            let (feed_el, feed) = from
+                .and_then(|j| Some((fans.get(j)?.clone()?, ladder.get(j)?)))
+                .unwrap_or_else(|| (tee.clone(), top));
+            let fan_out = feeds.contains(&Some(i));
+            let branch = rungs::Branch {
+                plan,
+                rung,
+                feed,
+                fan_out,
+            };
+            let (log, fan) = rungs::build(&pipeline, &feed_el, &branch, hls, opts, &activity)?;
+            fans.push(fan);
             graph.video.push(log);
         }
         if let Some(spec) = &plan.thumbnails {

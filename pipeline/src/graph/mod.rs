@@ -34,8 +34,12 @@ pub struct RunOptions {
     /// Raw frames buffered per rung, so encoders run unblocked in parallel.
     pub queue_frames: u32,
     /// `vodscale method` nick used for the rungs (bilinear, catrom,
-    /// mitchell, lanczos).
+    /// bicubic, mitchell, lanczos).
     pub scale_method: String,
+    /// Scale small rungs from a larger rung's frames instead of the
+    /// source's (see `rungs::scale_feeds`); off for A/B measurements.
+    #[serde(default = "cascade_default")]
+    pub cascade_scaling: bool,
     pub progress_interval: Duration,
     /// Set from another thread to abort the run (a cancelled job); checked
     /// with the bus every 200 ms.
@@ -50,11 +54,16 @@ impl Default for RunOptions {
             speed_preset: "veryfast".into(),
             x264_threads: 0,
             queue_frames: 16,
-            scale_method: "catrom".into(),
+            scale_method: "bicubic".into(),
+            cascade_scaling: cascade_default(),
             progress_interval: Duration::from_secs(1),
             cancel: None,
         }
     }
+}
+
+fn cascade_default() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
