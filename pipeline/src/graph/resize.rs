@@ -88,6 +88,7 @@ pub(crate) fn resize_plane(
             fir::PixelType::U8,
         )
         .map_err(|e| format!("source plane: {e}"))?;
+        warm(&src.data[..src.stride * src.height]);
         let vertical = grown(&mut scratch.vertical, src.width * dst.height);
         let mut out = fir::images::Image::from_slice_u8(
             dim(src.width)?,
@@ -131,6 +132,17 @@ pub(crate) fn resize_plane(
         .map_err(|e| format!("horizontal pass: {e}"))?;
     unpack_rows(&scratch.packed_out[..dst.width * 4 * groups], dst);
     Ok(())
+}
+
+/// Reads one byte of every cache line of `data`, front to back. A decoded
+/// frame reaches a rung's scaler cold (another thread wrote it), and the
+/// vertical pass reads it 64 bytes at a time across as many rows as the
+/// kernel has taps, a pattern the hardware prefetcher follows badly: on
+/// frames not in cache the three rungs took 4.6 ms a 1080p frame, and
+/// 2.6 ms after this sequential read (2.3 ms when the frame is hot).
+fn warm(data: &[u8]) {
+    let acc = data.chunks(64).fold(0u8, |acc, line| acc ^ line[0]);
+    std::hint::black_box(acc);
 }
 
 /// The first `len` bytes of `buf`, growing it only when too short: luma
