@@ -2,12 +2,15 @@
 # Throughput/quality benchmark: our pipeline vs. the ffmpeg reference doing
 # the same work (single decode, four x264 rungs at veryfast, AAC, HLS VOD).
 #
-#   pipeline/bench/bench.sh [SOURCE] [WORKDIR]
+#   pipeline/bench/bench.sh [SOURCE] [WORKDIR]      (ROUNDS=3 by default)
 #
 # Without SOURCE a 30 s 1080p30 clip with stereo audio is generated once
 # (testsrc2 plus temporal noise, so the encoder has real work to do).
-# Prints wall/CPU seconds, speed ×realtime, peak RSS, per-rung PSNR against
-# the source scaled to the rung size, and the throughput ratio.
+# Both commands run ROUNDS times, alternating which goes first, because a
+# shared 2-core machine drifts by a few per cent between runs. Prints every
+# round, the medians (wall/CPU seconds, speed ×realtime, peak RSS), per-rung
+# PSNR against the source scaled to the rung size, and the throughput ratio
+# of the median wall times.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -35,24 +38,31 @@ fi
 DUR="$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$SRC")"
 
 OURS="$WORK/ours"; REF="$WORK/ref"
-rm -rf "$OURS" "$REF"; mkdir -p "$REF"
+ROUNDS="${ROUNDS:-3}"
 
-measure() { # name outfile cmd...
-  local name="$1" out="$2"; shift 2
-  /usr/bin/time -f "%e %U %S %M" -o "$out" "$@" >/dev/null
+measure() { # outfile cmd...
+  local out="$1"; shift
+  /usr/bin/time -f "%e %U %S %M" -a -o "$out" "$@" >/dev/null
+}
+run_ours() { rm -rf "$OURS"; measure "$WORK/ours.time" "$BIN" -q "$SRC" "$OURS"; }
+run_ref() {
+  rm -rf "$REF"; mkdir -p "$REF"
+  measure "$WORK/ref.time" ffmpeg -v error -y -i "$SRC" -filter_complex \
+    "[0:v]split=4[a][b][c][d];[a]scale=-2:1080[v0];[b]scale=-2:720[v1];[c]scale=-2:480[v2];[d]scale=-2:360[v3]" \
+    -map '[v0]' -map '[v1]' -map '[v2]' -map '[v3]' -map 0:a -c:v libx264 -preset veryfast -profile:v high \
+    -g 60 -keyint_min 60 -sc_threshold 0 \
+    -b:v:0 5000k -maxrate:v:0 5350k -bufsize:v:0 7500k -b:v:1 2500k -maxrate:v:1 2675k -bufsize:v:1 3750k \
+    -b:v:2 1000k -maxrate:v:2 1070k -bufsize:v:2 1500k -b:v:3 500k -maxrate:v:3 535k -bufsize:v:3 750k \
+    -c:a aac -b:a 128k -ac 2 -f hls -hls_time 6 -hls_playlist_type vod \
+    -hls_segment_filename "$REF/%v/seg_%03d.ts" \
+    -var_stream_map "v:0,agroup:aud v:1,agroup:aud v:2,agroup:aud v:3,agroup:aud a:0,agroup:aud,default:yes" \
+    -master_pl_name master.m3u8 "$REF/%v/index.m3u8"
 }
 
-measure ours "$WORK/ours.time" "$BIN" -q "$SRC" "$OURS"
-measure ref "$WORK/ref.time" ffmpeg -v error -y -i "$SRC" -filter_complex \
-  "[0:v]split=4[a][b][c][d];[a]scale=-2:1080[v0];[b]scale=-2:720[v1];[c]scale=-2:480[v2];[d]scale=-2:360[v3]" \
-  -map '[v0]' -map '[v1]' -map '[v2]' -map '[v3]' -map 0:a -c:v libx264 -preset veryfast -profile:v high \
-  -g 60 -keyint_min 60 -sc_threshold 0 \
-  -b:v:0 5000k -maxrate:v:0 5350k -bufsize:v:0 7500k -b:v:1 2500k -maxrate:v:1 2675k -bufsize:v:1 3750k \
-  -b:v:2 1000k -maxrate:v:2 1070k -bufsize:v:2 1500k -b:v:3 500k -maxrate:v:3 535k -bufsize:v:3 750k \
-  -c:a aac -b:a 128k -ac 2 -f hls -hls_time 6 -hls_playlist_type vod \
-  -hls_segment_filename "$REF/%v/seg_%03d.ts" \
-  -var_stream_map "v:0,agroup:aud v:1,agroup:aud v:2,agroup:aud v:3,agroup:aud a:0,agroup:aud,default:yes" \
-  -master_pl_name master.m3u8 "$REF/%v/index.m3u8"
+rm -f "$WORK/ours.time" "$WORK/ref.time"
+for ((r = 1; r <= ROUNDS; r++)); do
+  if ((r % 2)); then run_ours; run_ref; else run_ref; run_ours; fi
+done
 
 # PSNR pairs frames by decode order through raw pipes: HLS timestamps carry
 # a muxer offset and 90 kHz rounding that would mis-pair frames by time.
@@ -69,13 +79,21 @@ psnr() { # playlist width height scaler-flags
   rm -rf "$dir"
 }
 
+# One line per round, then the median of each column.
 report() { # name timefile
-  read -r wall user sys rss < "$2"
-  awk -v n="$1" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v d="$DUR" 'BEGIN {
-    printf "%-5s wall %6.2f s  cpu %6.2f s  speed %5.2fx realtime  peak RSS %5.0f MiB\n", n, w, u + s, d / w, r / 1024 }'
+  awk -v n="$1" -v d="$DUR" '
+    { w[NR] = $1; c[NR] = $2 + $3; m[NR] = $4
+      printf "%-5s round %d: wall %6.2f s  cpu %6.2f s\n", n, NR, $1, $2 + $3 }
+    function median(a, k,   i, j, t) {
+      for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+      return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+    }
+    END { mw = median(w, NR); mc = median(c, NR); mm = median(m, NR)
+      printf "%-5s median  wall %6.2f s  cpu %6.2f s  speed %5.2fx realtime  peak RSS %5.0f MiB\n", n, mw, mc, d / mw, mm / 1024 }' "$2"
 }
+median_wall() { sort -n "$1" | awk '{ w[NR] = $1 } END { print NR % 2 ? w[(NR + 1) / 2] : (w[NR / 2] + w[NR / 2 + 1]) / 2 }'; }
 
-echo "source: $SRC (${DUR}s)"
+echo "source: $SRC (${DUR}s), $ROUNDS rounds"
 report ours "$WORK/ours.time"
 report ref "$WORK/ref.time"
 i=0
@@ -93,6 +111,8 @@ for rung in "1080p 1920 1080" "720p 1280 720" "480p 854 480" "360p 640 360"; do
   fi
   i=$((i + 1))
 done
-read -r ow _ < "$WORK/ours.time"; read -r rw _ < "$WORK/ref.time"
-awk -v o="$ow" -v r="$rw" 'BEGIN { printf "throughput ratio (ours/ref) %.2f\n", r / o }'
+paste -d' ' "$WORK/ours.time" "$WORK/ref.time" | awk '{ r = $5 / $1; lo = NR == 1 || r < lo ? r : lo; hi = r > hi ? r : hi }
+  END { printf "per-round throughput ratio (ours/ref) %.2f-%.2f\n", lo, hi }'
+awk -v o="$(median_wall "$WORK/ours.time")" -v r="$(median_wall "$WORK/ref.time")" \
+  'BEGIN { printf "throughput ratio (ours/ref, median wall) %.2f\n", r / o }'
 printf 'sprites: %s\n' "$(ls "$OURS"/thumbs/sprite_*.jpg 2>/dev/null | wc -l)"
