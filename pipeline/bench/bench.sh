@@ -79,19 +79,19 @@ psnr() { # playlist width height scaler-flags
   rm -rf "$dir"
 }
 
-# One line per round, then the median of each column.
-report() { # name timefile
-  awk -v n="$1" -v d="$DUR" '
-    { w[NR] = $1; c[NR] = $2 + $3; m[NR] = $4
-      printf "%-5s round %d: wall %6.2f s  cpu %6.2f s\n", n, NR, $1, $2 + $3 }
-    function median(a, k,   i, j, t) {
-      for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-      return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
-    }
-    END { mw = median(w, NR); mc = median(c, NR); mm = median(m, NR)
-      printf "%-5s median  wall %6.2f s  cpu %6.2f s  speed %5.2fx realtime  peak RSS %5.0f MiB\n", n, mw, mc, d / mw, mm / 1024 }' "$2"
+# The median of column expression $2 (awk) over the rounds in file $1.
+median() {
+  awk "{ print $2 }" "$1" | sort -n \
+    | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-median_wall() { sort -n "$1" | awk '{ w[NR] = $1 } END { print NR % 2 ? w[(NR + 1) / 2] : (w[NR / 2] + w[NR / 2 + 1]) / 2 }'; }
+
+# One line per round, then the medians.
+report() { # name timefile
+  awk -v n="$1" '{ printf "%-5s round %d: wall %6.2f s  cpu %6.2f s\n", n, NR, $1, $2 + $3 }' "$2"
+  awk -v n="$1" -v d="$DUR" -v w="$(median "$2" '$1')" -v c="$(median "$2" '$2 + $3')" \
+    -v m="$(median "$2" '$4')" 'BEGIN {
+    printf "%-5s median  wall %6.2f s  cpu %6.2f s  speed %5.2fx realtime  peak RSS %5.0f MiB\n", n, w, c, d / w, m / 1024 }'
+}
 
 echo "source: $SRC (${DUR}s), $ROUNDS rounds"
 report ours "$WORK/ours.time"
@@ -113,6 +113,6 @@ for rung in "1080p 1920 1080" "720p 1280 720" "480p 854 480" "360p 640 360"; do
 done
 paste -d' ' "$WORK/ours.time" "$WORK/ref.time" | awk '{ r = $5 / $1; lo = NR == 1 || r < lo ? r : lo; hi = r > hi ? r : hi }
   END { printf "per-round throughput ratio (ours/ref) %.2f-%.2f\n", lo, hi }'
-awk -v o="$(median_wall "$WORK/ours.time")" -v r="$(median_wall "$WORK/ref.time")" \
+awk -v o="$(median "$WORK/ours.time" '$1')" -v r="$(median "$WORK/ref.time" '$1')" \
   'BEGIN { printf "throughput ratio (ours/ref, median wall) %.2f\n", r / o }'
 printf 'sprites: %s\n' "$(ls "$OURS"/thumbs/sprite_*.jpg 2>/dev/null | wc -l)"

@@ -176,8 +176,7 @@ pub(crate) fn build(
         let feeds = rungs::scale_feeds(ladder, opts.cascade_scaling);
         // Rungs come largest first, so a feed's tee exists before its users.
         let mut fans: Vec<Option<gst::Element>> = Vec::with_capacity(ladder.len());
-        for (i, rung) in ladder.iter().enumerate() {
-            let from = feeds.get(i).copied().flatten();
+        for (i, (rung, from)) in ladder.iter().zip(&feeds).enumerate() {
             let (feed_el, feed) = from
                 .and_then(|j| Some((fans.get(j)?.clone()?, ladder.get(j)?)))
                 .unwrap_or_else(|| (tee.clone(), top));

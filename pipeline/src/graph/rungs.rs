@@ -89,7 +89,7 @@ pub(super) fn build(
     opts: &RunOptions,
     activity: &Arc<AtomicU64>,
 ) -> Result<(Shared<SegLog>, Option<gst::Element>)> {
-    let (plan, rung, top) = (b.plan, b.rung, b.feed);
+    let (plan, rung, input) = (b.plan, b.rung, b.feed);
     let frame_ns = 1e9 * f64::from(rung.fps_den) / f64::from(rung.fps_num.max(1));
     // Whole GOPs per segment; half a frame of slack absorbs rounding of
     // non-integer rates (29.97 fps GOPs last 2.002 s).
@@ -97,7 +97,7 @@ pub(super) fn build(
     let max_ns = (gops * f64::from(rung.gop_frames) * frame_ns + frame_ns / 2.0) as u64;
     let log: Shared<SegLog> = Arc::default();
     let mut chain = vec![queue(opts.queue_frames)?];
-    if (rung.fps_num, rung.fps_den) != (top.fps_num, top.fps_den) {
+    if (rung.fps_num, rung.fps_den) != (input.fps_num, input.fps_den) {
         chain.push(make("videorate")?);
     }
     let scale = make(scale::FACTORY)?;
