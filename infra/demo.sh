@@ -60,7 +60,9 @@ stop_demo
 echo "== starting vod-api on $base and a worker (logs in .state/demo/)"
 nohup target/debug/vod-api serve >"$demo_dir/api.log" 2>&1 &
 echo $! >"$demo_dir/api.pid"
-nohup target/debug/vod-worker run >"$demo_dir/worker.log" 2>&1 &
+# Supervised like ECS would: a worker that exits (say, after Redis was gone
+# for VOD_WORKER_QUEUE_OUTAGE_EXIT_SECS) is started again.
+nohup bash infra/lib/supervise.sh target/debug/vod-worker run >"$demo_dir/worker.log" 2>&1 &
 echo $! >"$demo_dir/worker.pid"
 for _ in $(seq 1 100); do
   curl -fsS "$base/readyz" >/dev/null 2>&1 && break

@@ -60,6 +60,10 @@ locals {
     VOD_MEDIACONVERT_ENDPOINT  = local.mediaconvert_endpoint
     VOD_WORK_DIR               = "/scratch"
     VOD_SKIP_MIGRATIONS        = "true"
+    # /metrics and /healthz inside the task; the container health check asks it.
+    VOD_WORKER_METRICS_LISTEN = "127.0.0.1:9102"
+    # A worker that cannot reach Redis for this long exits and ECS replaces it.
+    VOD_WORKER_QUEUE_OUTAGE_EXIT_SECS = "300"
   }
   worker_env = merge(local.common_env, local.worker_only_env)
 
@@ -142,6 +146,16 @@ resource "aws_ecs_task_definition" "worker" {
     user                   = "10001"
     # SIGTERM hands the running job back after the app's grace period (30 s default).
     stopTimeout = 120
+    # `vod-worker health` asks the worker's /healthz (the image has no curl):
+    # unhealthy when the process no longer answers, or while it exits after
+    # VOD_WORKER_QUEUE_OUTAGE_EXIT_SECS without Redis.
+    healthCheck = {
+      command     = ["CMD", "/usr/local/bin/vod-worker", "health"]
+      interval    = 30
+      timeout     = 10
+      retries     = 3
+      startPeriod = 60
+    }
     environment = [for k, v in local.worker_env : { name = k, value = v }]
     secrets     = [for k, v in local.service_secrets : { name = k, valueFrom = v }]
     mountPoints = [{ sourceVolume = "scratch", containerPath = "/scratch" }]

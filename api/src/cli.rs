@@ -55,6 +55,24 @@ pub const DEFAULT_VIDEO_CACHE_TTL_SECS: u64 = 30;
 pub const DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE: u32 = 120;
 pub const DEFAULT_UPLOAD_MEMORY_MIB: u64 = 128;
 
+/// The rate limit's choice when Redis does not answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RateLimitFallback {
+    /// 503 `ratelimit.unavailable` with the reason and `Retry-After`.
+    Refuse,
+    /// Let the request through unchecked.
+    Allow,
+}
+
+impl RateLimitFallback {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Refuse => "refused",
+            Self::Allow => "allowed",
+        }
+    }
+}
+
 /// What the API itself decides: auth, upload limits, pull safety, caching.
 #[derive(Debug, Clone, Args)]
 pub struct ApiConfig {
@@ -112,6 +130,18 @@ pub struct ApiConfig {
     #[arg(long, env = "VOD_RATE_LIMIT_WRITES_PER_MINUTE", default_value_t = DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE)]
     pub rate_limit_writes_per_minute: u32,
 
+    /// What the write rate limit does when Redis cannot be asked: `refuse`
+    /// answers 503 with the reason (no unchecked writes), `allow` lets the
+    /// request through. Either way it is counted in
+    /// `vod_ratelimit_unavailable_total{decision}`.
+    #[arg(
+        long,
+        env = "VOD_RATE_LIMIT_WHEN_REDIS_DOWN",
+        value_enum,
+        default_value_t = RateLimitFallback::Refuse
+    )]
+    pub rate_limit_when_redis_down: RateLimitFallback,
+
     /// Memory for the part buffers of all streamed uploads together, MiB.
     /// Beyond it uploads wait for room, so the API's memory stays bounded.
     #[arg(long, env = "VOD_UPLOAD_MEMORY_MIB", default_value_t = DEFAULT_UPLOAD_MEMORY_MIB)]
@@ -143,6 +173,7 @@ impl Default for ApiConfig {
             pull_allowed_ips: Vec::new(),
             video_cache_ttl_secs: DEFAULT_VIDEO_CACHE_TTL_SECS,
             rate_limit_writes_per_minute: DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE,
+            rate_limit_when_redis_down: RateLimitFallback::Refuse,
             upload_memory_mib: DEFAULT_UPLOAD_MEMORY_MIB,
             sources_cors_origins: Vec::new(),
             playback: PlaybackConfig::default(),

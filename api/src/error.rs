@@ -42,6 +42,13 @@ pub enum ApiError {
     RateLimited { limit: u32, retry_after: u64 },
     #[error("a dependency is unavailable: {0}")]
     Unavailable(String),
+    /// 503 whose reason is ours to tell (no internal detail in it).
+    #[error("{message}")]
+    ServiceUnavailable {
+        code: &'static str,
+        message: String,
+        retry_after: u64,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -51,7 +58,9 @@ impl ApiError {
         match self {
             Self::NotFound(_) => "http.not_found",
             Self::BadRequest(_) => "http.bad_request",
-            Self::Unauthorized { code, .. } | Self::Unprocessable { code, .. } => code,
+            Self::Unauthorized { code, .. }
+            | Self::Unprocessable { code, .. }
+            | Self::ServiceUnavailable { code, .. } => code,
             Self::Forbidden { .. } => "auth.forbidden",
             Self::Conflict(_) => "http.conflict",
             Self::TooLarge { .. } => "upload.too_large",
@@ -75,7 +84,9 @@ impl ApiError {
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::ServiceUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -115,7 +126,8 @@ impl IntoResponse for ApiError {
                 };
                 headers.insert(header::WWW_AUTHENTICATE, value);
             }
-            Self::RateLimited { retry_after, .. } => {
+            Self::RateLimited { retry_after, .. }
+            | Self::ServiceUnavailable { retry_after, .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             Self::RangeNotSatisfiable { size: Some(size) } => {

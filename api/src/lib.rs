@@ -83,6 +83,20 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The API's background work, until `shutdown`: the queue relay, which
+/// pushes jobs that were recorded but never reached the queue (an upload
+/// acknowledged while Redis refused the push) once Redis answers.
+pub fn spawn_background(
+    state: &AppState,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    vod_core::jobs::relay::spawn(
+        Services::clone(&state.services),
+        vod_core::jobs::relay::RelaySettings::default(),
+        shutdown,
+    )
+}
+
 /// Installs the process-wide Prometheus recorder once and returns its handle.
 pub fn metrics_handle() -> Result<PrometheusHandle, ApiError> {
     static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();

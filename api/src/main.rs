@@ -63,6 +63,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Duration::from_secs(args.readiness_timeout_secs.max(1)),
         args.api,
     );
+    let (stop_background, stopped) = tokio::sync::watch::channel(false);
+    let background = vod_api::spawn_background(&state, stopped);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -72,6 +74,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     axum::serve(listener, app)
         .with_graceful_shutdown(vod_core::shutdown::signal())
         .await?;
+    let _ = stop_background.send(true);
+    let _ = background.await;
     tracing::info!("vod-api stopped");
     Ok(())
 }

@@ -6,6 +6,7 @@ use axum::http::Method;
 use chrono::Utc;
 
 use crate::auth::Principal;
+use crate::cli::RateLimitFallback;
 use crate::{ApiError, AppState};
 
 /// Counts this request against the principal's window; 429 over the limit.
@@ -27,10 +28,25 @@ pub async fn check(state: &AppState, who: &Principal, method: &Method) -> Result
             retry_after: u64::try_from(60 - now % 60).unwrap_or(60),
         }),
         Ok(_) => Ok(()),
+        // The cache already tried again on a new connection (a restart or a
+        // failover); Redis is really down. Written policy, see the config.
         Err(e) => {
-            // Failing open: an unreachable Redis must not stop uploads too.
-            tracing::warn!(error = %e, "rate limit check failed; allowing the request");
-            Ok(())
+            let decision = state.config.rate_limit_when_redis_down;
+            metrics::counter!("vod_ratelimit_unavailable_total", "decision" => decision.as_str())
+                .increment(1);
+            tracing::warn!(code = e.code(), error = %e, decision = decision.as_str(),
+                "rate limit cannot reach Redis");
+            match decision {
+                RateLimitFallback::Allow => Ok(()),
+                RateLimitFallback::Refuse => Err(ApiError::ServiceUnavailable {
+                    code: "ratelimit.unavailable",
+                    message: "write requests are refused while the rate limiter cannot reach \
+                              Redis; retry shortly (VOD_RATE_LIMIT_WHEN_REDIS_DOWN=allow lets \
+                              them through unchecked)"
+                        .to_owned(),
+                    retry_after: 5,
+                }),
+            }
         }
     }
 }

@@ -5,8 +5,10 @@
 //! comes from the one [`redis_client`], so a `rediss://` URL and the CA file
 //! apply to all of them.
 
-use redis::AsyncCommands;
-use redis::aio::ConnectionManager;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, RetryMethod};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -96,7 +98,7 @@ impl Cache {
                 source,
                 hint: if tls { TLS_HINT } else { "" },
             })?;
-        let conn = ConnectionManager::new(client.clone()).await?;
+        let conn = ConnectionManager::new_with_config(client.clone(), manager_config()).await?;
         Ok(Self {
             client,
             conn,
@@ -113,51 +115,72 @@ impl Cache {
     }
 
     pub async fn ping(&self) -> Result<(), CacheError> {
-        let mut conn = self.conn.clone();
-        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        retrying(&self.conn, |mut conn| async move {
+            redis::cmd("PING").query_async::<String>(&mut conn).await
+        })
+        .await?;
         Ok(())
     }
 
     /// Whether the server persists writes (queued jobs must survive a restart).
     pub async fn persists(&self) -> Result<bool, CacheError> {
-        let mut conn = self.conn.clone();
-        let reply: Vec<String> = redis::cmd("CONFIG")
-            .arg("GET")
-            .arg("appendonly")
-            .query_async(&mut conn)
-            .await?;
+        let reply: Vec<String> = retrying(&self.conn, |mut conn| async move {
+            redis::cmd("CONFIG")
+                .arg("GET")
+                .arg("appendonly")
+                .query_async(&mut conn)
+                .await
+        })
+        .await?;
         Ok(reply.get(1).is_some_and(|v| v == "yes"))
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
-        let mut conn = self.conn.clone();
-        Ok(conn.get(self.key(key)).await?)
+        let key = self.key(key);
+        Ok(retrying(&self.conn, |mut conn| {
+            let key = key.clone();
+            async move { conn.get(key).await }
+        })
+        .await?)
     }
 
     pub async fn set_ex(&self, key: &str, value: &str, ttl_secs: u64) -> Result<(), CacheError> {
-        let mut conn = self.conn.clone();
-        let _: () = conn.set_ex(self.key(key), value, ttl_secs).await?;
+        let key = self.key(key);
+        retrying(&self.conn, |mut conn| {
+            let key = key.clone();
+            async move { conn.set_ex::<_, _, ()>(key, value, ttl_secs).await }
+        })
+        .await?;
         Ok(())
     }
 
     /// Increments a counter that expires `ttl_secs` after its first use;
-    /// returns the new count (rate limits, windows).
+    /// returns the new count (rate limits, windows). A retry after a dropped
+    /// connection may count one request twice, which a limit tolerates.
     pub async fn incr_expiring(&self, key: &str, ttl_secs: i64) -> Result<u64, CacheError> {
-        let mut conn = self.conn.clone();
-        let (count,): (u64,) = redis::pipe()
-            .atomic()
-            .incr(self.key(key), 1)
-            .expire(self.key(key), ttl_secs)
-            .ignore()
-            .query_async(&mut conn)
-            .await?;
+        let key = self.key(key);
+        let (count,): (u64,) = retrying(&self.conn, |mut conn| {
+            let key = key.clone();
+            async move {
+                redis::pipe()
+                    .atomic()
+                    .incr(&key, 1)
+                    .expire(&key, ttl_secs)
+                    .ignore()
+                    .query_async(&mut conn)
+                    .await
+            }
+        })
+        .await?;
         Ok(count)
     }
 
     /// Publishes on a channel (already prefixed by the caller via [`Cache::key`]).
     pub async fn publish(&self, channel: &str, message: &str) -> Result<(), CacheError> {
-        let mut conn = self.conn.clone();
-        let _: i64 = conn.publish(channel, message).await?;
+        retrying(&self.conn, |mut conn| async move {
+            conn.publish::<_, _, i64>(channel, message).await
+        })
+        .await?;
         Ok(())
     }
 
@@ -176,8 +199,64 @@ impl Cache {
     }
 
     pub async fn del(&self, key: &str) -> Result<(), CacheError> {
-        let mut conn = self.conn.clone();
-        let _: () = conn.del(self.key(key)).await?;
+        let key = self.key(key);
+        retrying(&self.conn, |mut conn| {
+            let key = key.clone();
+            async move { conn.del::<_, ()>(key).await }
+        })
+        .await?;
         Ok(())
+    }
+}
+
+/// Reconnection of the shared connection. The manager reconnects only after
+/// a request has failed on the old connection, and every request waits for
+/// that reconnection; a few quick tries keep a request against a Redis that
+/// is really down from waiting for long (the defaults add up to ~6 s).
+fn manager_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_number_of_retries(3)
+        .set_min_delay(Duration::from_millis(100))
+        .set_max_delay(Duration::from_secs(1))
+}
+
+/// How many times a request is sent again after a failure that a new
+/// connection or a short wait can cure.
+const MAX_RETRIES: usize = 2;
+
+/// Whether `e` is worth another try, and after how long: a dropped or
+/// reset connection (a Redis restart or failover; the manager is already
+/// reconnecting), or a server still loading its data after a restart.
+pub fn retry_delay(e: &redis::RedisError) -> Option<Duration> {
+    match e.retry_method() {
+        RetryMethod::Reconnect | RetryMethod::RetryImmediately => Some(Duration::from_millis(50)),
+        RetryMethod::WaitAndRetry => Some(Duration::from_millis(250)),
+        _ if e.is_io_error() => Some(Duration::from_millis(50)),
+        _ => None,
+    }
+}
+
+/// Runs `op` on the shared connection; after a dropped connection it runs
+/// it again on the new one, so the first call after a Redis restart
+/// succeeds instead of failing. Commands sent here must tolerate being sent
+/// twice (a reply lost with its connection hides whether the first ran).
+pub async fn retrying<T, F, Fut>(conn: &ConnectionManager, op: F) -> Result<T, redis::RedisError>
+where
+    F: Fn(ConnectionManager) -> Fut,
+    Fut: Future<Output = Result<T, redis::RedisError>>,
+{
+    let mut tries = 0;
+    loop {
+        match op(conn.clone()).await {
+            Ok(v) => return Ok(v),
+            Err(e) => match retry_delay(&e) {
+                Some(delay) if tries < MAX_RETRIES => {
+                    tries += 1;
+                    tracing::debug!(error = %e, tries, "Redis request failed; trying again");
+                    tokio::time::sleep(delay).await;
+                }
+                _ => return Err(e),
+            },
+        }
     }
 }

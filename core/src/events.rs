@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::cache::Cache;
+use crate::jobs::QueueStatus;
 
 /// What SSE clients and webhooks see. Published on `{prefix}events:{video_id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -21,6 +22,9 @@ pub struct JobEvent {
     pub error_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
+    /// For a queued job: `waiting` in the queue or `stranded` outside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<QueueStatus>,
 }
 
 pub fn events_channel(cache: &Cache, video_id: Uuid) -> String {

@@ -5,8 +5,10 @@
 //!
 //! Error policy: an unusable object or manifest row is reported in the
 //! [`Report`] and the batch goes on; a failure of a service (PostgreSQL,
-//! Redis, S3) fails the invocation so Lambda retries it, which is safe
-//! because every step is idempotent.
+//! S3) fails the invocation so Lambda retries it, which is safe because
+//! every step is idempotent. A job queue (Redis) that refuses the push does
+//! not: the job is recorded in PostgreSQL and the queue relay of the API and
+//! the workers pushes it once Redis answers.
 
 use aws_lambda_events::event::s3::S3Event;
 use vod_core::Services;

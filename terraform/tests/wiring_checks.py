@@ -280,6 +280,17 @@ def check_ecs_environment_and_secrets(m):
         assert "valueFrom" in cd
 
 
+def check_worker_health_check(m):
+    env = m.locals["worker_only_env"]
+    assert "VOD_WORKER_METRICS_LISTEN" in env, "the worker's /healthz needs VOD_WORKER_METRICS_LISTEN"
+    assert "VOD_WORKER_QUEUE_OUTAGE_EXIT_SECS" in env, "set how long a worker may be without Redis"
+    cd = attr(m.resource("aws_ecs_task_definition", "worker"), "container_definitions")
+    # tfmodel renders the jsonencode() argument as Python literals.
+    squashed = cd.replace(" ", "").replace("'", '"')
+    assert '"healthCheck":{"command":' in squashed, "the worker container has no healthCheck"
+    assert '"/usr/local/bin/vod-worker","health"]' in squashed, "the health check does not run `vod-worker health`"
+
+
 def _resources(s):
     """A statement's resources as a list; a `for` expression stays one string item."""
     value = attr(s, "resources", default=[])

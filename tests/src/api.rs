@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use vod_api::{ApiConfig, AppState};
@@ -12,6 +13,8 @@ use crate::TestEnv;
 
 pub struct ApiHandle {
     pub base_url: String,
+    /// Stops the API's background work (the queue relay) when dropped.
+    _background: tokio::sync::watch::Sender<bool>,
     /// The bootstrap admin token this server accepts.
     pub admin_token: String,
     pub http: reqwest::Client,
@@ -54,6 +57,8 @@ pub async fn spawn_api_on(
         config.clone(),
     );
     let addr = listener.local_addr().unwrap();
+    let (background, stopped) = tokio::sync::watch::channel(false);
+    vod_api::spawn_background(&state, stopped);
     let app = vod_api::router(state);
     let task = tokio::spawn(async move {
         let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -61,6 +66,7 @@ pub async fn spawn_api_on(
     });
     ApiHandle {
         base_url: format!("http://{addr}"),
+        _background: background,
         admin_token,
         http: reqwest::Client::builder().no_proxy().build().unwrap(),
         config,
@@ -177,4 +183,43 @@ pub async fn stored_sources(env: &TestEnv) -> Vec<vod_core::storage::ObjectMeta>
         .list(&format!("{}/", env.id))
         .await
         .unwrap()
+}
+
+/// Reads `progress` events until the stream ends (the server closes it after a final state).
+pub async fn sse_events(api: &ApiHandle, token: &str, video: uuid::Uuid) -> Vec<Value> {
+    sse_events_at(&api.http, &api.base_url, token, video).await
+}
+
+/// [`sse_events`] without the handle (for a task of its own).
+pub async fn sse_events_at(
+    http: &reqwest::Client,
+    base_url: &str,
+    token: &str,
+    video: uuid::Uuid,
+) -> Vec<Value> {
+    let resp = http
+        .get(format!("{base_url}/v1/videos/{video}/events"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let mut stream = resp.bytes_stream();
+    let mut buf = String::new();
+    let mut events = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(180), async {
+        while let Some(chunk) = stream.next().await {
+            buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            while let Some(end) = buf.find("\n\n") {
+                let block: String = buf.drain(..end + 2).collect();
+                if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) {
+                    events.push(serde_json::from_str::<Value>(data).unwrap());
+                }
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the event stream did not end; got {events:?}");
+    events
 }

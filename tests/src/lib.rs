@@ -14,6 +14,7 @@
 pub mod api;
 pub mod cloudwatch;
 pub mod mediaconvert;
+pub mod redis_server;
 pub mod worker;
 
 use std::path::{Path, PathBuf};
@@ -51,7 +52,21 @@ pub struct TestEnv {
 impl TestEnv {
     /// Creates this test's namespace everywhere, connects and migrates.
     pub async fn start(name: &str) -> Self {
-        let config = config_from_env();
+        Self::start_with(name, |_| {}).await
+    }
+
+    /// [`TestEnv::start`] against a Redis of the test's own.
+    pub async fn start_with_redis(name: &str, redis_url: &str) -> Self {
+        Self::start_with(name, |c| {
+            c.redis_url = redis_url.parse().expect("a Redis URL");
+        })
+        .await
+    }
+
+    /// [`TestEnv::start`] with `configure` applied to the services config.
+    pub async fn start_with(name: &str, configure: impl FnOnce(&mut ServicesConfig)) -> Self {
+        let mut config = config_from_env();
+        configure(&mut config);
         let short = uuid::Uuid::new_v4().simple().to_string();
         let id = format!("t_{}_{}", sanitize(name), &short[..10]);
 
@@ -70,7 +85,6 @@ impl TestEnv {
             .unwrap();
         admin.close().await;
 
-        let mut config = config;
         config.database_schema = Some(id.clone());
         config.redis_prefix = format!("{id}:");
         config.mongodb_database = id.clone();
@@ -139,18 +153,22 @@ impl TestEnv {
             }
         }
         s.catalog.drop_database().await.unwrap();
-        let mut conn = s.cache.connection();
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{}*", self.config.redis_prefix))
-            .query_async(&mut conn)
+        // Through the retrying helper: a test may have restarted its Redis.
+        let conn = s.cache.connection();
+        let pattern = format!("{}*", self.config.redis_prefix);
+        let keys: Vec<String> = vod_core::cache::retrying(&conn, |mut c| {
+            let cmd = redis::cmd("KEYS").arg(&pattern).clone();
+            async move { cmd.query_async(&mut c).await }
+        })
+        .await
+        .unwrap();
+        if !keys.is_empty() {
+            let _: () = vod_core::cache::retrying(&conn, |mut c| {
+                let cmd = redis::cmd("DEL").arg(&keys).clone();
+                async move { cmd.query_async(&mut c).await }
+            })
             .await
             .unwrap();
-        if !keys.is_empty() {
-            let _: () = redis::cmd("DEL")
-                .arg(keys)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
         }
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DROP SCHEMA \"{}\" CASCADE",

@@ -18,6 +18,7 @@ pub fn test_worker_config() -> vod_workers::runner::WorkerConfig {
         heartbeat_secs: 1,
         missed_heartbeats: 2,
         shutdown_grace_secs: 10,
+        queue_outage_exit_secs: vod_workers::runner::DEFAULT_QUEUE_OUTAGE_EXIT_SECS,
         max_attempts: 3,
         max_worker_losses: 3,
         retry_base_secs: 1,
@@ -67,13 +68,43 @@ pub fn worker_binary() -> PathBuf {
     bin
 }
 
+/// A worker process that is killed when dropped, so a failing test leaves
+/// no worker behind polling its (dropped) namespace.
+pub struct WorkerProcess(Child);
+
+impl std::ops::Deref for WorkerProcess {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for WorkerProcess {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
 /// A real worker process with this test's namespace, logging to a file.
-pub fn spawn_worker_process(env: &TestEnv, label: &str) -> Child {
+pub fn spawn_worker_process(env: &TestEnv, label: &str) -> WorkerProcess {
     spawn_worker_process_with(env, label, &[])
 }
 
 /// Like [`spawn_worker_process`], with extra `VOD_*` settings.
-pub fn spawn_worker_process_with(env: &TestEnv, label: &str, extra: &[(&str, &str)]) -> Child {
+pub fn spawn_worker_process_with(
+    env: &TestEnv,
+    label: &str,
+    extra: &[(&str, &str)],
+) -> WorkerProcess {
     let c = &env.config;
     let log = std::env::temp_dir().join(format!("{}-{label}.log", env.id));
     let log = std::fs::File::create(&log).unwrap();
@@ -107,7 +138,7 @@ pub fn spawn_worker_process_with(env: &TestEnv, label: &str, extra: &[(&str, &st
         .envs(extra.iter().copied())
         .stdout(Stdio::null())
         .stderr(log);
-    cmd.spawn().unwrap()
+    WorkerProcess(cmd.spawn().unwrap())
 }
 
 /// Polls the job record until `done` says so, or panics after `timeout`.

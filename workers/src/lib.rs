@@ -3,6 +3,7 @@
 //! result in PostgreSQL and the MongoDB catalog.
 
 pub mod backend;
+pub mod health;
 pub mod ingest;
 pub mod job;
 pub mod metrics;

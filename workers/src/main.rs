@@ -24,6 +24,47 @@ enum Command {
     Ingest(IngestArgs),
     /// Print the effective configuration (secrets redacted) and exit.
     Config(ServiceArgs),
+    /// Ask a running worker's `/healthz` and exit 0 when it answers 200
+    /// (the ECS container health check; the image has no curl).
+    Health(HealthArgs),
+}
+
+#[derive(Debug, Args)]
+struct HealthArgs {
+    /// The worker's endpoint (VOD_WORKER_METRICS_LISTEN); an unspecified
+    /// address (0.0.0.0) is asked on loopback.
+    #[arg(long, env = "VOD_WORKER_METRICS_LISTEN")]
+    listen: std::net::SocketAddr,
+    #[arg(long, default_value_t = 5)]
+    timeout_secs: u64,
+}
+
+/// Exit status 0 when the worker answers 200, 1 otherwise; prints its report.
+async fn health(args: HealthArgs) -> anyhow::Result<std::process::ExitCode> {
+    let mut addr = args.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(args.timeout_secs.max(1)))
+        .build()?;
+    let url = format!("http://{addr}/healthz");
+    match client.get(&url).send().await {
+        Ok(resp) => {
+            let ok = resp.status().is_success();
+            println!("{}", resp.text().await.unwrap_or_default());
+            Ok(if ok {
+                std::process::ExitCode::SUCCESS
+            } else {
+                std::process::ExitCode::FAILURE
+            })
+        }
+        Err(e) => {
+            eprintln!("no answer from {url}: {e}");
+            Ok(std::process::ExitCode::FAILURE)
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -100,10 +141,20 @@ fn print_summary(o: &IngestOutcome, args: &ServiceArgs) -> anyhow::Result<()> {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
     telemetry::init(&cli.log);
-    match cli.command {
+    if let Command::Health(args) = cli.command {
+        return health(args).await;
+    }
+    run_command(cli.command)
+        .await
+        .map(|()| std::process::ExitCode::SUCCESS)
+}
+
+async fn run_command(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Health(_) => Ok(()),
         Command::Run(args) => {
             let services = Services::connect(&args.common.services).await?;
             db::migrate(&services.db).await?;

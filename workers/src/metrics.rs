@@ -1,14 +1,18 @@
-//! The worker's Prometheus endpoint: stage durations and job outcomes are
-//! measured where they happen, in the worker, and scraped from
-//! `VOD_WORKER_METRICS_LISTEN` (`/metrics`). The API's `/metrics` counts jobs
-//! by state from Postgres; durations only exist here.
+//! The worker's HTTP endpoint on `VOD_WORKER_METRICS_LISTEN`: Prometheus
+//! `/metrics` (stage durations and job outcomes are measured where they
+//! happen, in the worker; the API's `/metrics` counts jobs by state from
+//! Postgres) and `/healthz` (the queue connection, the last poll and the
+//! jobs held; 503 once the worker is exiting for want of the queue).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::Router;
-use axum::http::header;
+use std::sync::Arc;
+
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::{Json, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use crate::job::Outcome;
@@ -52,9 +56,12 @@ pub fn handle() -> Result<PrometheusHandle, MetricsError> {
     Ok(HANDLE.get_or_init(|| handle).clone())
 }
 
-/// Serves `/metrics` until the process ends; returns the bound address
-/// (useful with port 0).
-pub async fn serve(addr: SocketAddr) -> Result<SocketAddr, MetricsError> {
+/// Serves `/metrics` and `/healthz` until the process ends; returns the
+/// bound address (useful with port 0).
+pub async fn serve(
+    addr: SocketAddr,
+    health: Arc<crate::health::Health>,
+) -> Result<SocketAddr, MetricsError> {
     let handle = handle()?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -62,19 +69,33 @@ pub async fn serve(addr: SocketAddr) -> Result<SocketAddr, MetricsError> {
     let bound = listener
         .local_addr()
         .map_err(|source| MetricsError::Listen { addr, source })?;
-    let app = Router::new().route(
-        "/metrics",
-        get(move || {
-            let body = handle.render();
-            async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body) }
-        }),
-    );
+    let app = Router::new()
+        .route(
+            "/metrics",
+            get(move || {
+                let body = handle.render();
+                async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body) }
+            }),
+        )
+        .route(
+            "/healthz",
+            get(move || {
+                let report = health.report();
+                async move {
+                    let status = match report.status {
+                        crate::health::Status::Failing => StatusCode::SERVICE_UNAVAILABLE,
+                        _ => StatusCode::OK,
+                    };
+                    (status, Json(report)).into_response()
+                }
+            }),
+        );
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "metrics endpoint stopped");
         }
     });
-    tracing::info!(%bound, "worker metrics on /metrics");
+    tracing::info!(%bound, "worker metrics on /metrics, health on /healthz");
     Ok(bound)
 }
 

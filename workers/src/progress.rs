@@ -75,6 +75,7 @@ impl Reporter {
     pub fn start(
         db: PgPool,
         cache: Cache,
+        worker: &str,
         job_id: Uuid,
         video_id: Uuid,
         every: Duration,
@@ -87,6 +88,7 @@ impl Reporter {
         let cancelled = Arc::new(AtomicBool::new(false));
         let flag = cancelled.clone();
         let started = Instant::now();
+        let worker = worker.to_owned();
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             loop {
@@ -99,18 +101,21 @@ impl Reporter {
                 let eta = eta_seconds(started.elapsed(), report.percent);
                 let still_running: Result<Option<String>, _> = sqlx::query_scalar(
                     "UPDATE jobs SET stage = $2, percent = $3, eta_seconds = $4, heartbeat_at = now(), updated_at = now()
-                     WHERE id = $1 AND state = 'running' RETURNING state",
+                     WHERE id = $1 AND state = 'running' AND worker = $5 RETURNING state",
                 )
                 .bind(job_id)
                 .bind(report.stage)
                 .bind(report.percent)
                 .bind(eta)
+                .bind(&worker)
                 .fetch_optional(&db)
                 .await;
                 match still_running {
                     Ok(None) => {
                         flag.store(true, Ordering::SeqCst);
-                        tracing::info!("job is no longer running (cancelled?); stopping");
+                        tracing::info!(
+                            "job is no longer running here (cancelled, or taken over after this worker went silent); stopping"
+                        );
                     }
                     Ok(Some(_)) => {
                         let event = JobEvent {
@@ -122,6 +127,7 @@ impl Reporter {
                             eta_seconds: eta,
                             error_code: None,
                             error_message: None,
+                            queue: None,
                         };
                         publish(&cache, &event).await;
                     }

@@ -56,3 +56,17 @@ export class Rate {
     return r > 0 ? remaining / r : null;
   }
 }
+
+/**
+ * One line for a job event: state, stage, percent and time left; a queued
+ * job outside the queue (Redis refused or lost it) says so, since it waits
+ * for the queue, not for a worker.
+ */
+export function jobLine(ev) {
+  if (ev.state === 'queued' && ev.queue === 'stranded') {
+    return 'queued · not in the job queue yet: it is sent automatically as soon as the queue (Redis) answers';
+  }
+  if (ev.state === 'queued') return 'queued · waiting for a worker';
+  const eta = ev.eta_seconds != null ? ` · ${duration(ev.eta_seconds)} left` : '';
+  return `${ev.state} · ${ev.stage} · ${ev.percent.toFixed(0)}%${eta}`;
+}

@@ -4,7 +4,7 @@
 
 import { api, followJob, panelConfig } from './api.js';
 import { clear, h, statusBadge, toast } from './dom.js';
-import { duration } from './format.js';
+import { duration, jobLine } from './format.js';
 
 const PER_PAGE = 12;
 const ACTIVE = ['created', 'uploading', 'queued', 'processing'];
@@ -104,10 +104,9 @@ class Card {
   }
 
   showEvent(box, ev) {
-    const eta = ev.eta_seconds != null ? ` · ETA ${duration(ev.eta_seconds)}` : '';
     clear(box).append(
       h('progress', { max: 100, value: ev.percent, 'aria-label': 'Job progress' }),
-      h('span', {}, ` ${ev.stage} · ${ev.percent.toFixed(0)}%${eta}`));
+      h('span', { dataset: { queue: ev.queue ?? '' } }, ` ${jobLine(ev)}`));
   }
 
   async follow() {

@@ -5,7 +5,7 @@
 import Hls from 'hls.js';
 import { api, followJob } from './api.js';
 import { clear, h, statusBadge, toast } from './dom.js';
-import { bitrate, bytes, duration } from './format.js';
+import { bitrate, bytes, duration, jobLine } from './format.js';
 import { cueAt, parseStoryboard } from './storyboard.js';
 
 /** State the page exposes for people debugging playback (and the e2e test). */
@@ -55,8 +55,7 @@ function notReady(view, signal, rerender) {
   box.append(bar, text);
   followJob(view.id, (ev) => {
     bar.value = ev.percent;
-    const eta = ev.eta_seconds != null ? ` · ETA ${duration(ev.eta_seconds)}` : '';
-    text.textContent = ` ${ev.state} · ${ev.stage} · ${ev.percent.toFixed(0)}%${eta}`;
+    text.textContent = ` ${jobLine(ev)}`;
   }, signal).then((last) => {
     if (!signal.aborted && last && ['succeeded', 'failed', 'cancelled', 'dead'].includes(last.state)) rerender();
   }).catch((e) => { text.textContent = ` live updates failed: ${e.message}`; });

@@ -6,7 +6,7 @@
 import { errorFrom, followJob, panelConfig, token } from './api.js';
 import { CONCURRENCY, directUpload, forget, pendingUploads, resumeKey } from './direct.js';
 import { append, clear, h, statusBadge, toast } from './dom.js';
-import { bytes, duration, Rate } from './format.js';
+import { bytes, duration, jobLine, Rate } from './format.js';
 import { checkFile } from './sniff.js';
 
 const THRESHOLD_KEY = 'vod.directThresholdMiB';
@@ -146,8 +146,7 @@ class Item {
       this.job.dataset.state = ev.state;
       this.job.dataset.seen = `${this.job.dataset.seen ?? ''}${ev.state}:${ev.stage}:${Math.round(ev.percent)} `;
       bar.value = ev.percent;
-      const eta = ev.eta_seconds != null ? ` · ${duration(ev.eta_seconds)} left` : '';
-      text.textContent = ` ${ev.state} · ${ev.stage} · ${ev.percent.toFixed(0)}%${eta}`;
+      text.textContent = ` ${jobLine(ev)}`;
       if (ev.error_message) text.textContent += ` · ${ev.error_message}`;
     }).catch((e) => {
       text.textContent = ` live updates failed: ${e.message}`;

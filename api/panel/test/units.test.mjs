@@ -1,7 +1,7 @@
 // Unit tests of the panel's pure modules (node's test runner, no browser).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bytes, duration, Rate } from '../src/format.js';
+import { bytes, duration, jobLine, Rate } from '../src/format.js';
 import { sniff } from '../src/sniff.js';
 import { cueAt, parseStoryboard } from '../src/storyboard.js';
 
@@ -56,4 +56,12 @@ test('formatting and transfer rate', () => {
   assert.equal(r.eta(3000), 2);
   r.add(10000, 3000);
   assert.equal(r.perSecond(), 0, 'old samples leave the window');
+});
+
+test('a stranded job reads apart from a waiting one', () => {
+  const base = { state: 'queued', stage: 'queued', percent: 0 };
+  assert.match(jobLine({ ...base, queue: 'stranded' }), /not in the job queue yet/);
+  assert.equal(jobLine({ ...base, queue: 'waiting' }), 'queued · waiting for a worker');
+  assert.equal(jobLine({ state: 'running', stage: 'transcoding', percent: 42.4, eta_seconds: 65 }),
+    'running · transcoding · 42% · 1:05 left');
 });

@@ -14,12 +14,21 @@ pub async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// Every dependency answered within the timeout; 503 naming the ones that did not.
+/// Every dependency answered within the timeout; 503 naming the ones that did
+/// not. The body also counts queued jobs `waiting` in the Redis queue and
+/// `stranded` outside it (the relay pushes those once Redis answers).
 #[utoipa::path(get, path = "/readyz", tag = "health", responses(
     (status = 200, description = "Every dependency answered", body = serde_json::Value),
     (status = 503, description = "Some dependency did not answer; the body names it", body = serde_json::Value)))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let checks = state.services.readiness(state.readiness_timeout).await;
+    let (checks, queue) = tokio::join!(
+        state.services.readiness(state.readiness_timeout),
+        tokio::time::timeout(
+            state.readiness_timeout,
+            vod_core::jobs::queued_counts(&state.services.db)
+        )
+    );
+    let queue = queue.ok().and_then(Result::ok);
     let ready = checks.iter().all(|c| c.ok);
     for c in checks.iter().filter(|c| !c.ok) {
         tracing::warn!(dependency = c.name, error = ?c.error, "dependency not ready");
@@ -32,12 +41,13 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     (
         status,
         Json(
-            json!({ "status": if ready { "ready" } else { "not_ready" }, "dependencies": checks }),
+            json!({ "status": if ready { "ready" } else { "not_ready" }, "dependencies": checks, "queue": queue }),
         ),
     )
 }
 
-/// Prometheus text: requests, upload bytes, jobs by state.
+/// Prometheus text: requests, upload bytes, jobs by state, queued jobs
+/// waiting in the queue or stranded outside it.
 #[utoipa::path(get, path = "/metrics", tag = "health",
     responses((status = 200, description = "Prometheus exposition format", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
@@ -63,6 +73,15 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             }
         }
         Err(e) => tracing::warn!(error = %e, "counting jobs for /metrics failed"),
+    }
+    match vod_core::jobs::queued_counts(&state.services.db).await {
+        Ok(q) => {
+            metrics::gauge!("vod_queued_jobs", "queue" => "waiting").set(q.waiting as f64);
+            metrics::gauge!("vod_queued_jobs", "queue" => "stranded").set(q.stranded as f64);
+            metrics::gauge!("vod_oldest_stranded_job_seconds")
+                .set(q.oldest_stranded_secs.unwrap_or(0.0));
+        }
+        Err(e) => tracing::warn!(error = %e, "counting queued jobs for /metrics failed"),
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

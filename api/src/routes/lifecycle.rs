@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use vod_core::events::{JobEvent, publish};
-use vod_core::jobs::{JobRecord, latest_job_for_video};
+use vod_core::jobs::{JobRecord, Repush, latest_job_for_video};
 use vod_core::storage::ObjectStore;
 
 use crate::auth::RequireUploader;
@@ -19,12 +19,14 @@ pub struct JobEnvelope {
     job: JobRecord,
 }
 
-/// `POST /v1/videos/{id}/retry`: a new job for a video whose last one failed.
+/// `POST /v1/videos/{id}/retry`: a new job for a video whose last one failed,
+/// or the same job pushed again when it is queued but not in the queue.
 #[utoipa::path(post, path = "/v1/videos/{id}/retry", tag = "videos", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Video id")),
-    responses((status = 202, body = JobEnvelope),
+    responses((status = 202, description = "A new job, or the stranded job pushed again", body = JobEnvelope),
         (status = 401, body = crate::openapi::ErrorBody), (status = 403, body = crate::openapi::ErrorBody), (status = 404, body = crate::openapi::ErrorBody),
-        (status = 409, description = "The last job did not fail", body = crate::openapi::ErrorBody)))]
+        (status = 409, description = "The last job is running, waiting in the queue, or succeeded", body = crate::openapi::ErrorBody),
+        (status = 503, description = "The job is stranded and the queue (Redis) cannot be reached; it is sent when it answers", body = crate::openapi::ErrorBody)))]
 pub async fn retry(
     State(state): State<AppState>,
     RequireUploader(who): RequireUploader,
@@ -41,6 +43,9 @@ pub async fn retry(
         ));
     }
     if let Some(job) = latest_job_for_video(&s.db, id).await? {
+        if job.state == "queued" {
+            return repush(&state, job, &who.name).await;
+        }
         if ACTIVE.contains(&job.state.as_str()) {
             return Err(ApiError::Conflict(format!(
                 "job {} is still {}",
@@ -64,6 +69,36 @@ pub async fn retry(
     invalidate(&state, id).await;
     tracing::info!(video_id = %id, job_id = %job.id, by = %who.name, "retry requested");
     Ok((StatusCode::ACCEPTED, Json(JobEnvelope { job })).into_response())
+}
+
+/// A queued job the queue does not hold (a refused push, or lost by Redis)
+/// is pushed again at once rather than left to the relay.
+async fn repush(state: &AppState, job: JobRecord, by: &str) -> Result<Response, ApiError> {
+    let s = &state.services;
+    match s.jobs.repush_if_missing(&s.db, &job).await {
+        Ok(Repush::Held) => Err(ApiError::Conflict(format!(
+            "job {} is queued and waiting for a worker",
+            job.id
+        ))),
+        Ok(Repush::Pushed(job)) => {
+            invalidate(state, job.video_id).await;
+            tracing::info!(video_id = %job.video_id, job_id = %job.id, by, "stranded job pushed again on retry");
+            Ok((StatusCode::ACCEPTED, Json(JobEnvelope { job: *job })).into_response())
+        }
+        Err(vod_core::jobs::QueueError::Backend(e)) => {
+            tracing::warn!(job_id = %job.id, error = %e, "retry: the queue cannot be reached");
+            Err(ApiError::ServiceUnavailable {
+                code: "queue.unavailable",
+                message: format!(
+                    "job {} is queued but the job queue (Redis) cannot be reached; it is sent \
+                     automatically as soon as the queue answers",
+                    job.id
+                ),
+                retry_after: 5,
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `POST /v1/jobs/{id}/cancel`: a queued job never starts; a running one stops
@@ -115,6 +150,7 @@ pub async fn cancel(
         eta_seconds: None,
         error_code: Some("job.cancelled".into()),
         error_message: Some("cancelled by a user".into()),
+        queue: None,
     };
     publish(&s.cache, &event).await;
     tracing::info!(job_id = %id, by = %who.name, "job cancelled");

@@ -4,13 +4,12 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
 use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 use vod_core::storage::ObjectStore;
 use vod_tests::TestEnv;
-use vod_tests::api::{ApiHandle, expect_error, fake_mp4, spawn_api, status_json};
+use vod_tests::api::{ApiHandle, expect_error, fake_mp4, spawn_api, sse_events, status_json};
 use vod_tests::worker::{InProcessWorker, is_terminal, wait_for_job};
 
 async fn upload(
@@ -27,38 +26,6 @@ async fn upload(
     let video = body["video"]["id"].as_str().unwrap().parse().unwrap();
     let job = body["job"]["id"].as_str().unwrap().parse().unwrap();
     (video, job)
-}
-
-/// Reads `progress` events until the stream ends (the server closes it after a final state).
-async fn sse_events(api: &ApiHandle, token: &str, video: uuid::Uuid) -> Vec<Value> {
-    let resp = api
-        .request(
-            Method::GET,
-            &format!("/v1/videos/{video}/events"),
-            Some(token),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    assert_eq!(resp.headers()["content-type"], "text/event-stream");
-    let mut stream = resp.bytes_stream();
-    let mut buf = String::new();
-    let mut events = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(180), async {
-        while let Some(chunk) = stream.next().await {
-            buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-            while let Some(end) = buf.find("\n\n") {
-                let block: String = buf.drain(..end + 2).collect();
-                if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) {
-                    events.push(serde_json::from_str::<Value>(data).unwrap());
-                }
-            }
-        }
-    })
-    .await;
-    assert!(read.is_ok(), "the event stream did not end; got {events:?}");
-    events
 }
 
 #[tokio::test]

@@ -20,6 +20,8 @@ mod jobs;
 mod mediaconvert;
 mod panel;
 mod queue_metric;
+mod queue_relay;
+mod redis_outage;
 mod redis_tls;
 mod signed_playback;
 mod smoke;

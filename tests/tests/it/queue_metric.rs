@@ -10,7 +10,7 @@ use vod_core::db::{self, NewVideo};
 use vod_tests::TestEnv;
 use vod_tests::cloudwatch::{self, CloudWatchStandIn};
 use vod_workers::queue_metric::cloudwatch::CloudWatchSink;
-use vod_workers::queue_metric::{Publisher, QueueMetricConfig};
+use vod_workers::queue_metric::{Depth, Publisher, QueueCounts, QueueMetricConfig};
 
 /// The default chain with keys in its (injected) environment, as a worker
 /// on ECS gets them from its task role.
@@ -77,12 +77,21 @@ async fn one_cycle_publishes_the_waiting_jobs_to_cloudwatch() {
         ..QueueMetricConfig::default()
     };
     let publisher = Publisher {
-        source: env.services.jobs.clone(),
+        source: QueueCounts {
+            queue: env.services.jobs.clone(),
+            db: env.services.db.clone(),
+        },
         sink: CloudWatchSink::from_config_with(&cfg, "garage", chain()).await,
         target: cfg.target().unwrap().unwrap(),
     };
     let before = now_secs();
-    assert_eq!(publisher.publish_once().await.unwrap(), 3);
+    assert_eq!(
+        publisher.publish_once().await.unwrap(),
+        Depth {
+            waiting: Some(3),
+            stranded: Some(0)
+        }
+    );
 
     let requests = standin.requests();
     assert_eq!(requests.len(), 1, "{requests:?}");
@@ -93,8 +102,11 @@ async fn one_cycle_publishes_the_waiting_jobs_to_cloudwatch() {
     );
     assert_eq!(body["Namespace"], "VOD");
     let data = body["MetricData"].as_array().unwrap();
-    assert_eq!(data.len(), 1, "{body}");
+    assert_eq!(data.len(), 2, "{body}");
     let datum = &data[0];
+    assert_eq!(data[1]["MetricName"], "StrandedJobs");
+    assert_eq!(data[1]["Value"].as_f64(), Some(0.0), "{body}");
+    assert_eq!(data[1]["Dimensions"], datum["Dimensions"]);
     assert_eq!(datum["MetricName"], "QueueDepth");
     assert_eq!(
         datum["Dimensions"],
@@ -114,7 +126,7 @@ async fn one_cycle_publishes_the_waiting_jobs_to_cloudwatch() {
 
     // Each cycle reads the queue again.
     enqueue_more(&env).await;
-    assert_eq!(publisher.publish_once().await.unwrap(), 4);
+    assert_eq!(publisher.publish_once().await.unwrap().waiting, Some(4));
     let (_, body) = cloudwatch::check("PutMetricData", &standin.requests()[1]);
     assert_eq!(body["MetricData"][0]["Value"].as_f64(), Some(4.0));
     env.cleanup().await;
@@ -133,7 +145,10 @@ async fn a_refused_publish_is_an_error_with_a_code_and_the_loop_goes_on() {
         ..QueueMetricConfig::default()
     };
     let publisher = Publisher {
-        source: env.services.jobs.clone(),
+        source: QueueCounts {
+            queue: env.services.jobs.clone(),
+            db: env.services.db.clone(),
+        },
         sink: CloudWatchSink::from_config_with(&cfg, "us-east-1", chain()).await,
         target: cfg.target().unwrap().unwrap(),
     };

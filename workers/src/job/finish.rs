@@ -153,6 +153,7 @@ impl JobRunner {
             eta_seconds: None,
             error_code: error.map(|(c, _)| c.to_owned()),
             error_message: error.map(|(_, m)| m.to_owned()),
+            queue: None,
         };
         publish(&self.services.cache, &event).await;
     }

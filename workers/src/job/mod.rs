@@ -82,6 +82,20 @@ pub struct JobRunner {
     /// Set when the grace period of a shutdown ran out: running jobs stop
     /// and are left to the runner, which has already re-queued them.
     pub hand_back: Arc<std::sync::atomic::AtomicBool>,
+    /// The jobs this process runs and its queue connection, for `/healthz`.
+    pub health: Arc<crate::health::Health>,
+}
+
+/// Keeps a job in the health report for as long as this process runs it.
+struct Held<'a> {
+    health: &'a crate::health::Health,
+    job_id: Uuid,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.health.job_ended(self.job_id);
+    }
 }
 
 enum Claim {
@@ -143,11 +157,17 @@ impl JobRunner {
             }
             Claim::Run(claimed) => *claimed,
         };
+        self.health.job_started(job.id, video.id);
+        let _held = Held {
+            health: &self.health,
+            job_id: job.id,
+        };
         tracing::info!(attempt = job.attempts, "job started");
         self.invalidate(video.id).await;
         let reporter = Reporter::start(
             db.clone(),
             self.services.cache.clone(),
+            &self.worker_name,
             job.id,
             video.id,
             self.settings.progress_every,
@@ -161,6 +181,13 @@ impl JobRunner {
         }
         if reporter.is_cancelled() {
             drop(reporter);
+            // Stopped because the row left us: cancelled by a user, or taken
+            // over by another worker after this one went silent.
+            let now = vod_core::jobs::get_job(db, job.id).await.ok().flatten();
+            if now.is_some_and(|j| j.state != "cancelled") {
+                tracing::warn!("another worker took the job over; leaving it to that worker");
+                return Outcome::Skipped("taken over by another worker");
+            }
             self.finish_cancelled(&job).await;
             return Outcome::Cancelled;
         }
@@ -203,6 +230,11 @@ impl JobRunner {
         let Some(mut job) = job else {
             return Ok(Claim::Skip("unknown job"));
         };
+        // A second delivery of a job this process runs (a consumer that lost
+        // Redis left its delivery behind, and apalis re-queued it).
+        if self.health.holds(job_id) {
+            return Ok(Claim::Skip("already running in this worker"));
+        }
         match job.state.as_str() {
             "succeeded" | "failed" | "cancelled" | "dead" => {
                 return Ok(Claim::Skip("already finished"));

@@ -15,6 +15,7 @@ use vod_core::aws::{self, ConfigLoader};
 
 use super::{
     DIMENSION, METRIC_NAME, MetricSink, QueueDepthDatum, QueueMetricConfig, QueueMetricError,
+    STRANDED_METRIC_NAME,
 };
 
 #[derive(Debug, Clone)]
@@ -55,24 +56,34 @@ impl CloudWatchSink {
 #[async_trait]
 impl MetricSink for CloudWatchSink {
     async fn put(&self, datum: &QueueDepthDatum) -> Result<(), QueueMetricError> {
-        // Counts of waiting jobs stay far below 2^53: exact as a double.
-        let value = datum.value as f64;
-        let metric = MetricDatum::builder()
-            .metric_name(METRIC_NAME)
-            .dimensions(
-                Dimension::builder()
-                    .name(DIMENSION)
-                    .value(&datum.environment)
-                    .build(),
-            )
-            .unit(StandardUnit::Count)
-            .value(value)
-            .timestamp(DateTime::from(datum.timestamp))
-            .build();
+        let at = DateTime::from(datum.timestamp);
+        let data = [
+            (METRIC_NAME, datum.waiting),
+            (STRANDED_METRIC_NAME, datum.stranded),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| {
+            // Job counts stay far below 2^53: exact as a double.
+            value.map(|v| {
+                MetricDatum::builder()
+                    .metric_name(name)
+                    .dimensions(
+                        Dimension::builder()
+                            .name(DIMENSION)
+                            .value(&datum.environment)
+                            .build(),
+                    )
+                    .unit(StandardUnit::Count)
+                    .value(v as f64)
+                    .timestamp(at)
+                    .build()
+            })
+        })
+        .collect::<Vec<_>>();
         self.client
             .put_metric_data()
             .namespace(&datum.namespace)
-            .metric_data(metric)
+            .set_metric_data(Some(data))
             .send()
             .await
             .map_err(|e| QueueMetricError::Publish(DisplayErrorContext(&e).to_string()))?;

@@ -2,10 +2,13 @@
 //! (terraform/autoscaling.tf): jobs waiting in the transcode queue, published
 //! by every worker every `VOD_QUEUE_METRIC_INTERVAL_SECS`. The policy reads
 //! the `Maximum`, so several workers publishing the same value is harmless,
-//! and the metric keeps arriving as long as one worker runs.
+//! and the metric keeps arriving as long as one worker runs. Beside it,
+//! `VOD/StrandedJobs`: jobs recorded as queued in PostgreSQL that are not in
+//! the queue (Redis refused or lost them; the relay pushes them again), read
+//! from PostgreSQL so it still arrives while Redis is down.
 //!
 //! The loop depends on two small ports, a [`DepthSource`] (the apalis queue
-//! in Redis) and a [`MetricSink`] (CloudWatch, [`cloudwatch::CloudWatchSink`]),
+//! in Redis and the jobs table) and a [`MetricSink`] (CloudWatch, [`cloudwatch::CloudWatchSink`]),
 //! so it is tested with in-memory ones. A failed cycle is logged and the next
 //! one tries again: the metric must never stop a worker.
 
@@ -13,12 +16,14 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use clap::Args;
+use sqlx::PgPool;
 use tokio::sync::watch;
 use vod_core::jobs::{JobQueue, QueueError};
 
 pub mod cloudwatch;
 
 pub const METRIC_NAME: &str = "QueueDepth";
+pub const STRANDED_METRIC_NAME: &str = "StrandedJobs";
 /// The dimension the scaling policy selects the metric by.
 pub const DIMENSION: &str = "Environment";
 pub const DEFAULT_INTERVAL_SECS: u64 = 60;
@@ -134,24 +139,47 @@ impl QueueMetricError {
     }
 }
 
-/// One datapoint of `<namespace>/QueueDepth{Environment=<environment>}`.
+/// One cycle's datapoints under `<namespace>` with `Environment=<environment>`:
+/// `QueueDepth` (jobs waiting in Redis) and `StrandedJobs`; each is left out
+/// when it could not be read, never sent as a zero.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueDepthDatum {
     pub namespace: String,
     pub environment: String,
-    pub value: u64,
+    pub waiting: Option<u64>,
+    pub stranded: Option<u64>,
     pub timestamp: SystemTime,
+}
+
+/// What one cycle read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Depth {
+    pub waiting: Option<u64>,
+    pub stranded: Option<u64>,
 }
 
 #[async_trait]
 pub trait DepthSource: Send + Sync {
     async fn waiting(&self) -> Result<u64, QueueMetricError>;
+    async fn stranded(&self) -> Result<u64, QueueMetricError>;
+}
+
+/// The real source: the apalis queue in Redis and the jobs table.
+#[derive(Clone)]
+pub struct QueueCounts {
+    pub queue: JobQueue,
+    pub db: PgPool,
 }
 
 #[async_trait]
-impl DepthSource for JobQueue {
+impl DepthSource for QueueCounts {
     async fn waiting(&self) -> Result<u64, QueueMetricError> {
-        Ok(JobQueue::waiting(self).await?)
+        Ok(self.queue.waiting().await?)
+    }
+
+    async fn stranded(&self) -> Result<u64, QueueMetricError> {
+        let counts = vod_core::jobs::queued_counts(&self.db).await?;
+        Ok(u64::try_from(counts.stranded).unwrap_or(0))
     }
 }
 
@@ -167,17 +195,31 @@ pub struct Publisher<D, S> {
 }
 
 impl<D: DepthSource, S: MetricSink> Publisher<D, S> {
-    /// One cycle: read the depth, publish it; returns the published value.
-    pub async fn publish_once(&self) -> Result<u64, QueueMetricError> {
-        let value = self.source.waiting().await?;
+    /// One cycle: read both counts, publish what could be read; returns it.
+    /// Fails only when neither could be read (nothing is sent then).
+    pub async fn publish_once(&self) -> Result<Depth, QueueMetricError> {
+        let (waiting, stranded) = tokio::join!(self.source.waiting(), self.source.stranded());
+        let depth = match (waiting, stranded) {
+            (Err(e), Err(_)) => return Err(e),
+            (waiting, stranded) => {
+                if let Err(e) = &waiting {
+                    tracing::warn!(code = e.code(), error = %e, "{METRIC_NAME} not read; publishing {STRANDED_METRIC_NAME} only");
+                }
+                Depth {
+                    waiting: waiting.ok(),
+                    stranded: stranded.ok(),
+                }
+            }
+        };
         let datum = QueueDepthDatum {
             namespace: self.target.namespace.clone(),
             environment: self.target.environment.clone(),
-            value,
+            waiting: depth.waiting,
+            stranded: depth.stranded,
             timestamp: SystemTime::now(),
         };
         self.sink.put(&datum).await?;
-        Ok(value)
+        Ok(depth)
     }
 
     /// Publishes at once, then every interval, until `shutdown` turns true
@@ -204,7 +246,7 @@ impl<D: DepthSource, S: MetricSink> Publisher<D, S> {
                 Err(_) => Err(QueueMetricError::TimedOut(interval)),
             };
             match outcome {
-                Ok(value) => tracing::debug!(value, "{METRIC_NAME} published"),
+                Ok(depth) => tracing::debug!(?depth, "{METRIC_NAME} published"),
                 Err(e) => tracing::warn!(
                     code = e.code(),
                     error = %e,
@@ -222,6 +264,7 @@ pub async fn spawn(
     cfg: &QueueMetricConfig,
     default_region: &str,
     queue: JobQueue,
+    db: PgPool,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Option<tokio::task::JoinHandle<()>>, QueueMetricError> {
     let Some(target) = cfg.target()? else {
@@ -230,7 +273,7 @@ pub async fn spawn(
     };
     let sink = cloudwatch::CloudWatchSink::from_config(cfg, default_region).await;
     let publisher = Publisher {
-        source: queue,
+        source: QueueCounts { queue, db },
         sink,
         target,
     };

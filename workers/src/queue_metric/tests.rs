@@ -12,6 +12,8 @@ use super::*;
 struct Scripted {
     /// Popped per call; the last answer repeats.
     depths: Arc<Mutex<VecDeque<Result<u64, String>>>>,
+    /// What every read of the stranded count answers.
+    stranded: Option<u64>,
 }
 
 impl Scripted {
@@ -22,7 +24,13 @@ impl Scripted {
             .collect::<VecDeque<_>>();
         Self {
             depths: Arc::new(Mutex::new(q)),
+            stranded: Some(0),
         }
+    }
+
+    fn stranded(mut self, answer: Option<u64>) -> Self {
+        self.stranded = answer;
+        self
     }
 }
 
@@ -40,6 +48,11 @@ impl DepthSource for Scripted {
             Some(Err(e)) => Err(QueueMetricError::Depth(QueueError::Backend(e))),
             None => Ok(0),
         }
+    }
+
+    async fn stranded(&self) -> Result<u64, QueueMetricError> {
+        self.stranded
+            .ok_or_else(|| QueueMetricError::Depth(QueueError::Backend("postgres down".into())))
     }
 }
 
@@ -83,17 +96,24 @@ fn target(interval: Duration) -> MetricTarget {
 async fn one_cycle_sends_the_waiting_count_with_namespace_and_dimension() {
     let sink = Memory::default();
     let publisher = Publisher {
-        source: Scripted::new(&[Ok(7)]),
+        source: Scripted::new(&[Ok(7)]).stranded(Some(2)),
         sink: sink.clone(),
         target: target(Duration::from_secs(60)),
     };
     let before = SystemTime::now();
-    assert_eq!(publisher.publish_once().await.unwrap(), 7);
+    let depth = publisher.publish_once().await.unwrap();
+    assert_eq!(
+        depth,
+        Depth {
+            waiting: Some(7),
+            stranded: Some(2)
+        }
+    );
     let sent = sink.sent.lock().unwrap().clone();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].namespace, "VOD");
     assert_eq!(sent[0].environment, "vod-prod");
-    assert_eq!(sent[0].value, 7);
+    assert_eq!((sent[0].waiting, sent[0].stranded), (Some(7), Some(2)));
     assert!(sent[0].timestamp >= before && sent[0].timestamp <= SystemTime::now());
 }
 
@@ -101,13 +121,27 @@ async fn one_cycle_sends_the_waiting_count_with_namespace_and_dimension() {
 async fn a_failed_depth_read_publishes_nothing_rather_than_a_zero() {
     let sink = Memory::default();
     let publisher = Publisher {
-        source: Scripted::new(&[Err("redis down")]),
+        source: Scripted::new(&[Err("redis down")]).stranded(None),
         sink: sink.clone(),
         target: target(Duration::from_secs(60)),
     };
     let err = publisher.publish_once().await.unwrap_err();
     assert_eq!(err.code(), "queue_metric.depth");
     assert!(sink.sent.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn with_redis_down_the_stranded_count_is_still_published_alone() {
+    let sink = Memory::default();
+    let publisher = Publisher {
+        source: Scripted::new(&[Err("redis down")]).stranded(Some(4)),
+        sink: sink.clone(),
+        target: target(Duration::from_secs(60)),
+    };
+    let depth = publisher.publish_once().await.unwrap();
+    assert_eq!((depth.waiting, depth.stranded), (None, Some(4)));
+    let sent = sink.sent.lock().unwrap().clone();
+    assert_eq!((sent[0].waiting, sent[0].stranded), (None, Some(4)));
 }
 
 #[tokio::test]
@@ -121,7 +155,7 @@ async fn the_loop_survives_every_kind_of_failure_and_stops_on_shutdown() {
     };
     let publisher = Publisher {
         // Cycle 1's depth read fails before any call; then 3, 4, 5 (repeated).
-        source: Scripted::new(&[Err("redis down"), Ok(3), Ok(4), Ok(5)]),
+        source: Scripted::new(&[Err("redis down"), Ok(3), Ok(4), Ok(5)]).stranded(None),
         sink: sink.clone(),
         target: target(interval),
     };
@@ -140,7 +174,13 @@ async fn the_loop_survives_every_kind_of_failure_and_stops_on_shutdown() {
         .await
         .expect("the loop ends on shutdown")
         .unwrap();
-    let values: Vec<u64> = sink.sent.lock().unwrap().iter().map(|d| d.value).collect();
+    let values: Vec<u64> = sink
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d.waiting)
+        .collect();
     // 3 went to the failing call, 4 to the hung one; later cycles carry on.
     assert_eq!(values[..2], [5, 5], "{values:?}");
     assert!(*sink.calls.lock().unwrap() >= 4);

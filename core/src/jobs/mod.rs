@@ -2,10 +2,16 @@
 //! the `jobs` table in PostgreSQL is the record of truth for their state,
 //! attempts and failure reasons. apalis types stay inside this module so
 //! its API changes do not spread.
+//!
+//! A job becomes `queued` in PostgreSQL first (with `pushed_at` empty), then
+//! is pushed to Redis and marked pushed. A push that Redis refuses, or a
+//! queue that later loses the job, leaves a *stranded* job that the
+//! [`relay`] pushes again; pushing twice is harmless because a worker's
+//! claim in PostgreSQL is idempotent.
 
 use std::time::Duration;
 
-use apalis_core::backend::TaskSink;
+use apalis_core::backend::{TaskSink, TaskSinkError};
 use apalis_redis::{ConnectionManager, RedisStorage};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,6 +19,11 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::db::DbError;
+
+mod census;
+pub mod relay;
+
+pub use census::Census;
 
 /// Explicit queue name: apalis' default is the Rust type name, and a rename
 /// would strand queued jobs. The version changes with the payload.
@@ -29,6 +40,20 @@ pub struct TranscodeTask {
 }
 
 pub type TranscodeStorage = RedisStorage<TranscodeTask, ConnectionManager>;
+
+/// Where a `queued` job stands with respect to the Redis queue: `waiting`
+/// once a push reached it, `stranded` while it is not in it (the push was
+/// refused or the queue lost it; the relay pushes it again). Derived by
+/// PostgreSQL from `state` and `pushed_at` (migration 0006).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum QueueStatus {
+    Waiting,
+    Stranded,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
@@ -75,6 +100,10 @@ pub struct JobRecord {
     pub error_message: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the job last reached the Redis queue; empty while it is not there.
+    pub pushed_at: Option<DateTime<Utc>>,
+    /// Only for `queued` jobs: `waiting` in the queue, or `stranded` outside it.
+    pub queue_status: Option<QueueStatus>,
 }
 
 /// Queue settings shared by producers and consumers.
@@ -112,10 +141,21 @@ impl QueueSettings {
     }
 }
 
+/// What [`JobQueue::repush_if_missing`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Repush {
+    /// The queue holds the job: it waits for a worker, nothing to do.
+    Held,
+    /// It was not in the queue and has been pushed.
+    Pushed(Box<JobRecord>),
+}
+
 /// The producer side: records a job and pushes it.
 #[derive(Clone)]
 pub struct JobQueue {
     storage: TranscodeStorage,
+    /// The storage's connection, for the reads apalis has no call for.
+    conn: ConnectionManager,
     settings: QueueSettings,
 }
 
@@ -129,8 +169,12 @@ impl std::fmt::Debug for JobQueue {
 
 impl JobQueue {
     pub fn new(conn: ConnectionManager, settings: QueueSettings) -> Self {
-        let storage = RedisStorage::new(conn).with_config(settings.apalis_config());
-        Self { storage, settings }
+        let storage = RedisStorage::new(conn.clone()).with_config(settings.apalis_config());
+        Self {
+            storage,
+            conn,
+            settings,
+        }
     }
 
     pub fn settings(&self) -> &QueueSettings {
@@ -143,8 +187,11 @@ impl JobQueue {
     }
 
     /// Records a transcode job for `video_id` and pushes it, once per
-    /// `idempotency_key`: a repeated call returns the existing job and pushes
-    /// nothing, so duplicate requests and duplicate events enqueue one job.
+    /// `idempotency_key`: a repeated call returns the existing job, so
+    /// duplicate requests and duplicate events enqueue one job (a repeated
+    /// call pushes it again only if it is stranded). A push that Redis
+    /// refuses does not fail the call: the job is recorded, reported
+    /// `stranded`, and the relay pushes it once Redis answers.
     pub async fn enqueue_transcode(
         &self,
         db: &PgPool,
@@ -180,6 +227,9 @@ impl JobQueue {
                     .bind(idempotency_key)
                     .fetch_one(db)
                     .await?;
+            if existing.queue_status == Some(QueueStatus::Stranded) {
+                return Ok(self.push_or_strand(db, existing).await);
+            }
             return Ok(existing);
         };
         sqlx::query("UPDATE videos SET status = 'queued', error_code = NULL, error_message = NULL, updated_at = now() WHERE id = $1")
@@ -187,8 +237,59 @@ impl JobQueue {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        self.push(&job).await?;
-        Ok(job)
+        Ok(self.push_or_strand(db, job).await)
+    }
+
+    /// [`JobQueue::push_recorded`], keeping a refused push as a stranded job
+    /// for the relay instead of failing the caller.
+    pub async fn push_or_strand(&self, db: &PgPool, job: JobRecord) -> JobRecord {
+        match self.push_recorded(db, &job).await {
+            Ok(pushed) => pushed,
+            Err(e) => {
+                tracing::warn!(job_id = %job.id, code = e.code(), error = %e,
+                    "job recorded but not pushed; it stays stranded until the relay pushes it");
+                job
+            }
+        }
+    }
+
+    /// For a `queued` job: pushes it again unless the queue holds it
+    /// (`retry` on a job stranded outside the queue). A refused push leaves
+    /// it stranded for the relay and is returned as the error.
+    pub async fn repush_if_missing(
+        &self,
+        db: &PgPool,
+        job: &JobRecord,
+    ) -> Result<Repush, QueueError> {
+        if job.queue_status == Some(QueueStatus::Waiting) && self.census().await?.holds(job.id) {
+            return Ok(Repush::Held);
+        }
+        sqlx::query("UPDATE jobs SET pushed_at = NULL WHERE id = $1 AND state = 'queued'")
+            .bind(job.id)
+            .execute(db)
+            .await?;
+        Ok(Repush::Pushed(Box::new(self.push_recorded(db, job).await?)))
+    }
+
+    /// Pushes a job recorded as `queued` and marks it pushed; returns the
+    /// record as it now is. Call it after every transition to `queued`.
+    pub async fn push_recorded(
+        &self,
+        db: &PgPool,
+        job: &JobRecord,
+    ) -> Result<JobRecord, QueueError> {
+        self.push(job).await?;
+        let marked: Option<JobRecord> = sqlx::query_as(
+            "UPDATE jobs SET pushed_at = now() WHERE id = $1 AND state = 'queued' RETURNING *",
+        )
+        .bind(job.id)
+        .fetch_optional(db)
+        .await?;
+        // Not queued any more: a worker claimed it already (or it was cancelled).
+        match marked {
+            Some(job) => Ok(job),
+            None => Ok(get_job(db, job.id).await?.unwrap_or_else(|| job.clone())),
+        }
     }
 
     /// Jobs waiting in the queue for a worker, not counting the ones a worker
@@ -198,39 +299,87 @@ impl JobQueue {
     /// pending list, so both count: pending + scheduled and due. Retries
     /// waiting for their time are in Postgres (`retrying`) until pushed again.
     pub async fn waiting(&self) -> Result<u64, QueueError> {
-        let mut storage = self.storage.clone();
-        let config = storage.get_config().clone();
+        let config = self.storage.get_config().clone();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let (pending, due): (u64, u64) = redis::pipe()
-            .cmd("LLEN")
-            .arg(config.active_jobs_list())
-            .cmd("ZCOUNT")
-            .arg(config.scheduled_jobs_set())
-            .arg("-inf")
-            .arg(now)
-            .query_async(storage.get_connection())
-            .await
-            .map_err(|e| QueueError::Backend(e.to_string()))?;
+        let (pending, due): (u64, u64) = crate::cache::retrying(&self.conn, |mut conn| {
+            let pipe = redis::pipe()
+                .cmd("LLEN")
+                .arg(config.active_jobs_list())
+                .cmd("ZCOUNT")
+                .arg(config.scheduled_jobs_set())
+                .arg("-inf")
+                .arg(now)
+                .clone();
+            async move { pipe.query_async(&mut conn).await }
+        })
+        .await
+        .map_err(|e| QueueError::Backend(e.to_string()))?;
         Ok(pending + due)
     }
 
-    /// Pushes an already-recorded job (enqueue, retry, scheduled re-attempt).
-    pub async fn push(&self, job: &JobRecord) -> Result<(), QueueError> {
+    /// Pushes a job's task to Redis, trying again after a dropped connection
+    /// (a push sent twice is harmless: the claim is idempotent). Callers go
+    /// through [`JobQueue::push_recorded`], which also records the push.
+    async fn push(&self, job: &JobRecord) -> Result<(), QueueError> {
         let task = TranscodeTask {
             v: TRANSCODE_PAYLOAD_VERSION,
             job_id: job.id,
             video_id: job.video_id,
         };
-        let mut storage = self.storage.clone();
-        storage
-            .push(task)
-            .await
-            .map_err(|e| QueueError::Backend(e.to_string()))?;
+        let mut tries = 0;
+        loop {
+            let mut storage = self.storage.clone();
+            match storage.push(task.clone()).await {
+                Ok(()) => break,
+                Err(e) => {
+                    let delay = match &e {
+                        TaskSinkError::PushError(apalis_redis::Error::Database(re)) => {
+                            crate::cache::retry_delay(re)
+                        }
+                        _ => None,
+                    };
+                    match delay {
+                        Some(delay) if tries < 2 => {
+                            tries += 1;
+                            tokio::time::sleep(delay).await;
+                        }
+                        _ => return Err(QueueError::Backend(e.to_string())),
+                    }
+                }
+            }
+        }
         tracing::info!(job_id = %job.id, video_id = %job.video_id, "job enqueued");
         Ok(())
     }
+}
+
+/// Queued jobs by where they stand with respect to the Redis queue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct QueuedCounts {
+    /// Pushed to the queue, waiting for a worker.
+    pub waiting: i64,
+    /// Recorded but not in the queue (a refused push, or lost by Redis).
+    pub stranded: i64,
+    /// Age of the oldest stranded job, seconds.
+    pub oldest_stranded_secs: Option<f64>,
+}
+
+pub async fn queued_counts(db: &PgPool) -> Result<QueuedCounts, QueueError> {
+    let (waiting, stranded, oldest): (i64, i64, Option<f64>) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE queue_status = 'waiting'),
+                count(*) FILTER (WHERE queue_status = 'stranded'),
+                extract(epoch FROM now() - min(updated_at) FILTER (WHERE queue_status = 'stranded'))::float8
+         FROM jobs WHERE state = 'queued'",
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(QueuedCounts {
+        waiting,
+        stranded,
+        oldest_stranded_secs: oldest,
+    })
 }
 
 pub async fn get_job(db: &PgPool, id: Uuid) -> Result<Option<JobRecord>, QueueError> {
