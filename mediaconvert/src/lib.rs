@@ -1,7 +1,7 @@
 //! AWS Elemental MediaConvert as a second transcoder backend: the same
-//! backend-neutral [`vod_pipeline::Plan`] becomes a `CreateJob` request
+//! backend-neutral [`vod_plan::Plan`] becomes a `CreateJob` request
 //! ([`settings`]), the job is polled to its end ([`client`], [`status`]),
-//! and what it wrote is read back into the [`vod_pipeline::Manifest`] that
+//! and what it wrote is read back into the [`vod_plan::Manifest`] that
 //! registration consumes ([`outputs`]).
 
 pub mod client;

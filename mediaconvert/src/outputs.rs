@@ -6,8 +6,7 @@ use std::collections::HashMap;
 
 use m3u8_rs::{AlternativeMediaType, MasterPlaylist, MediaPlaylist};
 use vod_core::storage::{ObjectStore, StorageError};
-use vod_pipeline::manifest::{Rendition, RenditionKind};
-use vod_pipeline::{Manifest, Plan};
+use vod_plan::{Manifest, Plan, Rendition, RenditionKind};
 
 use crate::MediaConvertError;
 use crate::settings::{HLS_BASENAME, POSTER_BASENAME};

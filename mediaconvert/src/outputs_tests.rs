@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use vod_core::storage::MemoryStore;
-use vod_pipeline::{AudioRendition, Orientation, Rung};
+use vod_plan::{AudioCodec, AudioRendition, H264Profile, Orientation, Rung, VideoCodec};
 
 use super::*;
 
@@ -10,14 +10,17 @@ const PREFIX: &str = "videos/v1/";
 
 fn plan() -> Plan {
     Plan {
+        version: vod_plan::PLAN_VERSION,
+        packaging: vod_plan::Packaging::HlsTs,
+        chunks: None,
         duration_s: 7.0,
         orientation: Orientation::Rotate0,
         video: vec![Rung {
             name: "360p".into(),
             width: 640,
             height: 360,
-            codec: "h264".into(),
-            profile: "high".into(),
+            codec: VideoCodec::H264,
+            profile: H264Profile::High,
             bitrate_bps: 500_000,
             maxrate_bps: 535_000,
             bufsize_bits: 750_000,
@@ -28,7 +31,7 @@ fn plan() -> Plan {
         audio: Some(AudioRendition {
             name: "audio".into(),
             group_id: "aud".into(),
-            codec: "aac-lc".into(),
+            codec: AudioCodec::AacLc,
             bitrate_bps: 128_000,
             channels: 2,
             sample_rate: 48_000,

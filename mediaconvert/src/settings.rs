@@ -29,7 +29,7 @@ use aws_sdk_mediaconvert::types::{
     Output, OutputGroup, OutputGroupSettings, OutputGroupType, OutputSettings, ScalingBehavior,
     VideoCodec, VideoCodecSettings, VideoDescription, VideoSelector,
 };
-use vod_pipeline::{AudioRendition, Plan, Rung};
+use vod_plan::{AudioRendition, H264Profile, Packaging, Plan, Rung};
 
 use crate::MediaConvertError;
 
@@ -103,6 +103,8 @@ pub fn job_settings(plan: &Plan, at: &Locations) -> Result<JobSettings, MediaCon
 }
 
 fn hls_group(plan: &Plan, at: &Locations) -> Result<OutputGroup, MediaConvertError> {
+    // TS segments in an HLS group: the only packaging plans ask for today.
+    let Packaging::HlsTs = plan.packaging;
     let segment = plan.segment_target_s.round() as u64;
     let hls = HlsGroupSettings::builder()
         .destination(format!("{}hls/{HLS_BASENAME}", at.output_prefix))
@@ -142,8 +144,14 @@ fn m3u8_container() -> ContainerSettings {
 
 fn video_output(rung: &Rung, audio_group: Option<&str>) -> Result<Output, MediaConvertError> {
     let gop_frames = u64::from(rung.gop_frames);
+    let vod_plan::VideoCodec::H264 = rung.codec;
+    let profile = match rung.profile {
+        H264Profile::Baseline => H264CodecProfile::Baseline,
+        H264Profile::Main => H264CodecProfile::Main,
+        H264Profile::High => H264CodecProfile::High,
+    };
     let h264 = H264Settings::builder()
-        .codec_profile(H264CodecProfile::High)
+        .codec_profile(profile)
         .codec_level(H264CodecLevel::Auto)
         .rate_control_mode(H264RateControlMode::Vbr)
         .bitrate(int("bitrate", rung.bitrate_bps, 1000, 1_152_000_000)?)
@@ -199,6 +207,7 @@ fn video_output(rung: &Rung, audio_group: Option<&str>) -> Result<Output, MediaC
 }
 
 fn audio_output(a: &AudioRendition, audio_only: bool) -> Result<Output, MediaConvertError> {
+    let vod_plan::AudioCodec::AacLc = a.codec;
     if a.channels != 2 {
         return Err(MediaConvertError::UnsupportedPlan {
             detail: format!("{} audio channels (only stereo is mapped)", a.channels),
@@ -304,8 +313,8 @@ mod tests {
             name: name.into(),
             width: w,
             height: h,
-            codec: "h264".into(),
-            profile: "high".into(),
+            codec: vod_plan::VideoCodec::H264,
+            profile: H264Profile::High,
             bitrate_bps: bitrate,
             maxrate_bps: bitrate * 107 / 100,
             bufsize_bits: bitrate * 3 / 2,
@@ -317,13 +326,16 @@ mod tests {
 
     fn plan(video: Vec<Rung>) -> Plan {
         Plan {
+            version: vod_plan::PLAN_VERSION,
             duration_s: 30.0,
-            orientation: vod_pipeline::Orientation::Rotate0,
+            orientation: vod_plan::Orientation::Rotate0,
             video,
             audio: None,
             segment_target_s: 6.0,
             gop_s: 2.0,
             thumbnails: None,
+            packaging: Packaging::HlsTs,
+            chunks: None,
         }
     }
 

@@ -9,8 +9,9 @@ use gstreamer_pbutils as pbutils;
 use pbutils::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use vod_plan::{AudioStream, Orientation, PlanError, Probe, VideoStream, check_container};
+
 use crate::error::{PipelineError, Result};
-use crate::probe::{AudioStream, Orientation, Probe, VideoStream, check_container};
 
 /// Enough for every allowed container's typefinder (MPEG-TS needs several
 /// packets, MP4 only its first box).
@@ -84,9 +85,10 @@ pub fn probe(path: &Path, opts: &ProbeOptions) -> Result<Probe> {
             return Err(PipelineError::UnsupportedCodec { codec: what });
         }
         other => {
-            return Err(PipelineError::Corrupt {
+            return Err(PlanError::Corrupt {
                 detail: format!("{other:?}"),
-            });
+            }
+            .into());
         }
     }
     let video = info
@@ -98,9 +100,10 @@ pub fn probe(path: &Path, opts: &ProbeOptions) -> Result<Probe> {
         && info.video_streams().iter().any(|v| v.is_image())
         && info.audio_streams().is_empty()
     {
-        return Err(PipelineError::UnsupportedContainer {
+        return Err(PlanError::UnsupportedContainer {
             container: "image".into(),
-        });
+        }
+        .into());
     }
     let audio = info.audio_streams().first().map(|a| AudioStream {
         codec: caps_name(a.caps().as_ref()),
@@ -124,9 +127,10 @@ fn classify_discoverer_error(msg: &str) -> PipelineError {
     if msg.contains("imeout") {
         PipelineError::ProbeTimeout
     } else {
-        PipelineError::Corrupt {
+        PlanError::Corrupt {
             detail: msg.to_owned(),
         }
+        .into()
     }
 }
 

@@ -3,14 +3,8 @@
 
 use std::path::PathBuf;
 
-/// Whether the uploader caused the failure (fail the job now, tell them) or
-/// we did (retry, page someone).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
-    Media,
-    Internal,
-}
+pub use vod_plan::ErrorKind;
+use vod_plan::PlanError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -18,29 +12,11 @@ pub enum PipelineError {
     EmptyFile,
     #[error("The file could not be recognised as audio or video.")]
     Unrecognized,
-    #[error("This file type ({container}) is not a supported video or audio format.")]
-    UnsupportedContainer { container: String },
-    #[error(
-        "The file looks like a video but could not be read; it may be damaged or incomplete ({detail})."
-    )]
-    Corrupt { detail: String },
-    #[error("The file contains no audio or video track we can use.")]
-    NoStreams,
+    /// Refused by planning (limits, container, no streams, bad plan).
+    #[error(transparent)]
+    Plan(#[from] PlanError),
     #[error("The video codec ({codec}) is not supported.")]
     UnsupportedCodec { codec: String },
-    #[error("The video is {actual_s:.0} seconds long; the maximum is {max_s:.0} seconds.")]
-    TooLong { actual_s: f64, max_s: f64 },
-    #[error("The video is {actual_s:.2} seconds long; it must be at least {min_s:.2} seconds.")]
-    TooShort { actual_s: f64, min_s: f64 },
-    #[error("The video is {width}×{height} pixels; the maximum is {max_width}×{max_height}.")]
-    ResolutionTooLarge {
-        width: u32,
-        height: u32,
-        max_width: u32,
-        max_height: u32,
-    },
-    #[error("The video has {fps:.1} frames per second; the maximum is {max_fps:.0}.")]
-    FrameRateTooHigh { fps: f64, max_fps: f64 },
     #[error("The video could not be decoded ({detail}).")]
     Decode { detail: String },
     #[error("Reading the file took too long; it may be damaged.")]
@@ -59,8 +35,6 @@ pub enum PipelineError {
         #[source]
         source: std::io::Error,
     },
-    #[error("The processing plan is invalid: {detail}.")]
-    InvalidPlan { detail: String },
 }
 
 pub type Result<T, E = PipelineError> = std::result::Result<T, E>;
@@ -70,14 +44,8 @@ impl PipelineError {
         match self {
             Self::EmptyFile => "media.empty_file",
             Self::Unrecognized => "media.unrecognized",
-            Self::UnsupportedContainer { .. } => "media.unsupported_container",
-            Self::Corrupt { .. } => "media.corrupt",
-            Self::NoStreams => "media.no_streams",
+            Self::Plan(e) => e.code(),
             Self::UnsupportedCodec { .. } => "media.unsupported_codec",
-            Self::TooLong { .. } => "media.too_long",
-            Self::TooShort { .. } => "media.too_short",
-            Self::ResolutionTooLarge { .. } => "media.resolution_too_large",
-            Self::FrameRateTooHigh { .. } => "media.frame_rate_too_high",
             Self::Decode { .. } => "media.decode_failed",
             Self::ProbeTimeout => "media.probe_timeout",
             Self::StallTimeout { .. } => "pipeline.stall_timeout",
@@ -85,7 +53,6 @@ impl PipelineError {
             Self::MissingPlugin { .. } => "pipeline.missing_plugin",
             Self::Gstreamer { .. } => "pipeline.gstreamer",
             Self::Io { .. } => "pipeline.io",
-            Self::InvalidPlan { .. } => "pipeline.invalid_plan",
         }
     }
 
@@ -122,10 +89,10 @@ mod tests {
 
     #[test]
     fn codes_are_namespaced_and_kinds_follow() {
-        let too_long = PipelineError::TooLong {
+        let too_long = PipelineError::from(PlanError::TooLong {
             actual_s: 30000.0,
             max_s: 21600.0,
-        };
+        });
         assert_eq!(too_long.code(), "media.too_long");
         assert!(too_long.is_media_error());
         let stall = PipelineError::StallTimeout { seconds: 30 };

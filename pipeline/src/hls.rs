@@ -6,50 +6,17 @@ use m3u8_rs::{
     AlternativeMedia, AlternativeMediaType, MasterPlaylist, MediaPlaylist, MediaPlaylistType,
     MediaSegment, Resolution, VariantStream,
 };
-use serde::{Deserialize, Serialize};
+use vod_plan::codec::avc1_codec;
+use vod_plan::{Plan, Rendition, RenditionKind};
 
 use crate::error::{PipelineError, Result};
 use crate::graph::{SegLog, segment_name};
-use crate::plan::Plan;
 
-pub const AAC_LC_CODEC: &str = "mp4a.40.2";
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Rendition {
-    pub name: String,
-    pub kind: RenditionKind,
-    /// Relative to the output root, e.g. `hls/720p/index.m3u8`.
-    pub playlist: String,
-    pub width: Option<u32>,
-    pub height: Option<u32>,
-    pub frame_rate: Option<f64>,
-    pub codecs: String,
-    pub target_bitrate_bps: u64,
-    pub peak_bitrate_bps: u64,
-    pub average_bitrate_bps: u64,
-    pub duration_s: f64,
-    pub segment_count: usize,
-    pub bytes: u64,
-    pub segment_durations_s: Vec<f64>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RenditionKind {
-    Video,
-    Audio,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Packaged {
     pub master: String,
     pub video: Vec<Rendition>,
     pub audio: Option<Rendition>,
-}
-
-/// `avc1.PPCCLL` from profile_idc, constraint flags and level_idc.
-pub fn avc1_codec(sps: [u8; 3]) -> String {
-    format!("avc1.{:02x}{:02x}{:02x}", sps[0], sps[1], sps[2])
 }
 
 struct Measured {
@@ -148,7 +115,7 @@ pub(crate) fn package(
             Some(rendition(
                 &a.name,
                 RenditionKind::Audio,
-                AAC_LC_CODEC.into(),
+                a.codec.codecs_string().into(),
                 a.bitrate_bps,
                 m,
             ))

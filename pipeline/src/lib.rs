@@ -1,24 +1,18 @@
-//! Media pipeline: probe, plan, GStreamer graph, HLS packaging.
-//!
-//! `probe` → `plan` (pure) → `run`; `transcode` chains them.
+//! Media pipeline: probe, GStreamer graph, HLS packaging. The plan it runs
+//! comes from `vod-plan` (pure): `probe` → `vod_plan::plan` → `run`;
+//! `transcode` chains them.
 
 mod discover;
 pub mod error;
 mod graph;
 mod hls;
-pub mod limits;
-pub mod manifest;
-pub mod plan;
-pub mod probe;
+mod manifest;
 mod thumbs;
 
 pub use discover::{ProbeOptions, detect_container, probe};
 pub use error::{ErrorKind, PipelineError, Result};
 pub use graph::{Progress, RunOptions, Stage, run, thumbnails};
-pub use limits::Limits;
-pub use manifest::Manifest;
-pub use plan::{AudioRendition, Plan, Rung, ThumbSpec, plan};
-pub use probe::{AudioStream, Orientation, Probe, VideoStream};
+use vod_plan::{Limits, Manifest, plan};
 
 use std::path::Path;
 

@@ -5,23 +5,9 @@ use std::path::Path;
 
 use gst::prelude::*;
 use gstreamer as gst;
-use serde::{Deserialize, Serialize};
+use vod_plan::{ThumbSpec, Thumbnails};
 
 use crate::error::{PipelineError, Result};
-use crate::plan::ThumbSpec;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Thumbnails {
-    pub poster: Option<String>,
-    pub sprites: Vec<String>,
-    pub storyboard: Option<String>,
-    pub tile_width: u32,
-    pub tile_height: u32,
-    pub interval_s: u32,
-    pub columns: u32,
-    pub rows: u32,
-    pub tile_count: usize,
-}
 
 fn i420_len(w: u32, h: u32) -> usize {
     (w as usize) * (h as usize) * 3 / 2

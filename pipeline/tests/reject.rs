@@ -140,20 +140,20 @@ fn limits_are_enforced_with_codes() {
     let src = dir.join("src.mp4");
     common::make_mp4(&src, 640, 360, 30, 2, false);
     let probe = vod_pipeline::probe(&src, &ProbeOptions::default()).unwrap();
-    let short = vod_pipeline::Limits {
+    let short = vod_plan::Limits {
         max_duration_s: 1.0,
         ..Default::default()
     };
     assert_eq!(
-        vod_pipeline::plan(&probe, &short).unwrap_err().code(),
+        vod_plan::plan(&probe, &short).unwrap_err().code(),
         "media.too_long"
     );
-    let narrow = vod_pipeline::Limits {
+    let narrow = vod_plan::Limits {
         max_width: 320,
         ..Default::default()
     };
     assert_eq!(
-        vod_pipeline::plan(&probe, &narrow).unwrap_err().code(),
+        vod_plan::plan(&probe, &narrow).unwrap_err().code(),
         "media.resolution_too_large"
     );
 }
@@ -183,7 +183,7 @@ fn stalled_input_times_out() {
         good.display()
     ));
     let probe = vod_pipeline::probe(&good, &ProbeOptions::default()).unwrap();
-    let plan = vod_pipeline::plan(&probe, &vod_pipeline::Limits::default()).unwrap();
+    let plan = vod_plan::plan(&probe, &vod_plan::Limits::default()).unwrap();
     let fifo = dir.join("feed.ts");
     let status = std::process::Command::new("mkfifo")
         .arg(&fifo)

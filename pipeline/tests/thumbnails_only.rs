@@ -7,7 +7,8 @@
 mod common;
 
 use common::{make_mp4, video_stream, workdir};
-use vod_pipeline::{Limits, ProbeOptions, RunOptions, plan, probe, thumbnails};
+use vod_pipeline::{ProbeOptions, RunOptions, probe, thumbnails};
+use vod_plan::{Limits, plan};
 
 #[test]
 fn makes_poster_sprites_and_storyboard_without_renditions() {

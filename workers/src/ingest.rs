@@ -32,7 +32,7 @@ pub struct IngestOutcome {
     pub source_key: String,
     pub assets: Vec<PublishedAsset>,
     pub catalog: CatalogEntry,
-    pub manifest: vod_pipeline::Manifest,
+    pub manifest: vod_plan::Manifest,
 }
 
 /// A failure the uploader caused (bad media) rather than the platform.
@@ -114,7 +114,7 @@ async fn transcode(
     input: &Path,
     outdir: &Path,
     settings: vod_pipeline::Settings,
-) -> anyhow::Result<vod_pipeline::Manifest> {
+) -> anyhow::Result<vod_plan::Manifest> {
     let mut last = Instant::now() - Duration::from_secs(10);
     let joined = crate::transcode_blocking(input, outdir, settings, move |p| {
         if last.elapsed() >= Duration::from_secs(2) {

@@ -23,7 +23,7 @@ pub async fn transcode_blocking(
     outdir: &std::path::Path,
     settings: vod_pipeline::Settings,
     progress: impl FnMut(vod_pipeline::Progress) + Send + 'static,
-) -> Result<vod_pipeline::Result<vod_pipeline::Manifest>, tokio::task::JoinError> {
+) -> Result<vod_pipeline::Result<vod_plan::Manifest>, tokio::task::JoinError> {
     let (input, outdir) = (input.to_path_buf(), outdir.to_path_buf());
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {

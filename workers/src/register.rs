@@ -7,8 +7,8 @@ use uuid::Uuid;
 use vod_core::PlaybackConfig;
 use vod_core::catalog::{CatalogEntry, CatalogError, CatalogRendition, MongoCatalog};
 use vod_core::db::{DbError, Video};
-use vod_pipeline::Manifest;
-use vod_pipeline::manifest::{Rendition, RenditionKind};
+use vod_plan::Manifest;
+use vod_plan::{Rendition, RenditionKind};
 
 use crate::publish::{AssetKind, PublishedAsset};
 

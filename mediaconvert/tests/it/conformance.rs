@@ -2,7 +2,7 @@
 //! by the strict validator, and the validator shown to catch each defect.
 
 use serde_json::{Value, json};
-use vod_pipeline::{Limits, Probe, plan};
+use vod_plan::{Limits, Probe, plan};
 
 use crate::model::{assert_conforms, botocore_version, check};
 use crate::{captured_create_job, plan_1080p};
@@ -62,9 +62,9 @@ async fn create_job_for_the_1080p_plan_conforms_to_the_model() {
     assert!(poster["width"].as_u64().unwrap() <= 1280);
 }
 
-fn fixture_plan(name: &str) -> vod_pipeline::Plan {
+fn fixture_plan(name: &str) -> vod_plan::Plan {
     let path = format!(
-        "{}/../pipeline/tests/fixtures/probe/{name}.gst-1.22.0.json",
+        "{}/../plan/tests/fixtures/probe/{name}.gst-1.22.0.json",
         env!("CARGO_MANIFEST_DIR")
     );
     let probe: Probe = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();

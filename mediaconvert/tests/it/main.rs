@@ -17,13 +17,13 @@ mod status;
 
 use serde_json::Value;
 use vod_mediaconvert::{JobRequest, Locations, job_settings};
-use vod_pipeline::{Limits, Plan, Probe, plan};
+use vod_plan::{Limits, Plan, Probe, plan};
 
 /// The recorded probe of a real 1080p30 H.264/AAC file: 4 rungs + audio + poster.
 pub fn plan_1080p() -> Plan {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../pipeline/tests/fixtures/probe/mp4_h264_aac_1920x1080p30.gst-1.22.0.json"
+        "/../plan/tests/fixtures/probe/mp4_h264_aac_1920x1080p30.gst-1.22.0.json"
     );
     let probe: Probe = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let plan = plan(&probe, &Limits::default()).unwrap();

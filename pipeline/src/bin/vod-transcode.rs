@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use vod_pipeline::{Limits, PipelineError, ProbeOptions, RunOptions, Stage};
+use vod_pipeline::{PipelineError, ProbeOptions, RunOptions, Stage};
+use vod_plan::Limits;
 
 #[derive(Parser, Debug)]
 #[command(version, about = "Transcode one media file into an HLS package")]
@@ -98,7 +99,7 @@ fn run(args: &Args) -> Result<(), PipelineError> {
             serde_json::to_string_pretty(&probe).unwrap_or_default()
         );
     }
-    let plan = vod_pipeline::plan(&probe, &limits)?;
+    let plan = vod_plan::plan(&probe, &limits)?;
     if args.plan_json {
         println!(
             "{}",
@@ -160,7 +161,7 @@ fn run(args: &Args) -> Result<(), PipelineError> {
     Ok(())
 }
 
-fn print_plan(probe: &vod_pipeline::Probe, plan: &vod_pipeline::Plan) {
+fn print_plan(probe: &vod_plan::Probe, plan: &vod_plan::Plan) {
     println!("source: {} {:.2}s", probe.container, probe.duration_s);
     if let Some(v) = &probe.video {
         println!(

@@ -11,7 +11,7 @@ use super::RunOptions;
 use super::rungs;
 use super::taps::{self, Frames, SegLog, Shared};
 use crate::error::{PipelineError, Result};
-use crate::plan::Plan;
+use vod_plan::Plan;
 
 pub(crate) struct Graph {
     pub pipeline: gst::Pipeline,
@@ -141,7 +141,7 @@ pub(crate) fn build(
         // `deinterlace` passes progressive frames through; the rung
         // scalers take progressive I420 only, converted here once.
         let mut head = vec![make("deinterlace")?, make("videoconvert")?];
-        if plan.orientation != crate::probe::Orientation::Rotate0 {
+        if plan.orientation != vod_plan::Orientation::Rotate0 {
             let flip = make("videoflip")?;
             flip.set_property_from_str("video-direction", plan.orientation.videoflip_direction());
             head.push(flip);

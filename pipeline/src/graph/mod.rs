@@ -17,8 +17,8 @@ use gstreamer as gst;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{PipelineError, Result};
-use crate::manifest::Manifest;
-use crate::plan::Plan;
+use vod_plan::Manifest;
+use vod_plan::Plan;
 
 pub(crate) use scale::register as register_elements;
 pub(crate) use taps::{SegLog, segment_name};
@@ -108,7 +108,7 @@ pub fn thumbnails(
     input: &Path,
     outdir: &Path,
     opts: &RunOptions,
-) -> Result<Option<crate::thumbs::Thumbnails>> {
+) -> Result<Option<vod_plan::Thumbnails>> {
     let Some(spec) = &plan.thumbnails else {
         return Ok(None);
     };
@@ -197,8 +197,14 @@ fn run_inner(
         )?),
         None => None,
     };
-    let manifest = Manifest::new(plan, packaged, thumbs);
-    manifest.write(outdir)?;
+    let manifest = Manifest::new(
+        plan,
+        packaged.master,
+        packaged.video,
+        packaged.audio,
+        thumbs,
+    );
+    crate::manifest::write(&manifest, outdir)?;
     progress(Progress {
         stage: Stage::Done,
         percent: 100.0,

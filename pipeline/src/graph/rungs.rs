@@ -13,7 +13,7 @@ use super::build::{RUNG_COLORIMETRY, add_chain, caps, make, queue, raw_video, se
 use super::scale;
 use super::taps::{self, SegLog, Shared};
 use crate::error::{PipelineError, Result};
-use crate::plan::{Plan, Rung};
+use vod_plan::{Plan, Rung, VideoCodec};
 
 pub(super) struct Branch<'a> {
     pub plan: &'a Plan,
@@ -57,7 +57,9 @@ pub(super) fn scale_feeds(ladder: &[Rung], cascade: bool) -> Vec<Option<usize>> 
 }
 
 fn encoder(rung: &Rung, opts: &RunOptions) -> Result<gst::Element> {
-    let enc = make("x264enc")?;
+    let enc = match rung.codec {
+        VideoCodec::H264 => make("x264enc")?,
+    };
     let kbps = |bps: u64| u32::try_from(bps / 1000).unwrap_or(u32::MAX);
     enc.set_property("bitrate", kbps(rung.bitrate_bps));
     // x264enc's `pass=cbr` pins vbv-maxrate to the bitrate and ignores the
@@ -122,7 +124,7 @@ pub(super) fn build(
     };
     chain.push(encoder(rung, opts)?);
     let h264 = gst::Structure::builder("video/x-h264")
-        .field("profile", "high")
+        .field("profile", rung.profile.as_str())
         .build();
     chain.push(caps(h264)?);
     let parse = make("h264parse")?;
@@ -148,8 +150,8 @@ mod tests {
                 name: format!("{}p", width.min(height)),
                 width,
                 height,
-                codec: "avc1.640028".into(),
-                profile: "high".into(),
+                codec: VideoCodec::H264,
+                profile: vod_plan::H264Profile::High,
                 bitrate_bps: 1_000_000,
                 maxrate_bps: 1_070_000,
                 bufsize_bits: 1_500_000,

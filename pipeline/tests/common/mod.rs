@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use m3u8_rs::{MasterPlaylist, MediaPlaylist};
-use vod_pipeline::Manifest;
+use vod_plan::Manifest;
 
 pub fn workdir(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -233,7 +233,7 @@ pub fn check_package(out: &Path, expect: &Expect<'_>) -> MasterPlaylist {
 /// (bit/s) from file sizes and the playlist's durations.
 fn check_rendition_segments(
     out: &Path,
-    r: &vod_pipeline::manifest::Rendition,
+    r: &vod_plan::Rendition,
     video_index: Option<usize>,
 ) -> f64 {
     let playlist_path = out.join(&r.playlist);

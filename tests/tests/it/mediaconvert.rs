@@ -151,7 +151,7 @@ async fn a_mediaconvert_job_is_registered_like_a_local_one() {
         .await
         .unwrap();
     assert_ne!(poster, sprite);
-    let manifest: vod_pipeline::Manifest = serde_json::from_slice(
+    let manifest: vod_plan::Manifest = serde_json::from_slice(
         &env.services
             .outputs
             .get_bytes(&format!("{prefix}manifest.json"))

@@ -46,7 +46,7 @@ async fn transcode(
     outdir: &Path,
     settings: &vod_pipeline::Settings,
     reporter: &Reporter,
-) -> Result<vod_pipeline::Manifest, BackendError> {
+) -> Result<vod_plan::Manifest, BackendError> {
     let mut settings = settings.clone();
     settings.run.cancel = Some(reporter.cancel_flag());
     let tx = reporter.sender();

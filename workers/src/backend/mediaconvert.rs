@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use vod_core::storage::{ObjectStore, content_type_for};
 use vod_mediaconvert::{JobRequest, Locations, MediaConvert, MediaConvertError};
-use vod_pipeline::manifest::Thumbnails;
+use vod_plan::Thumbnails;
 
 use super::{BackendError, BackendJob, Produced, TranscodeBackend, still_running};
 use crate::progress::{Report, Reporter};
@@ -141,11 +141,11 @@ impl TranscodeBackend for MediaConvertBackend {
     }
 }
 
-async fn plan(job: &BackendJob<'_>) -> Result<vod_pipeline::Plan, BackendError> {
+async fn plan(job: &BackendJob<'_>) -> Result<vod_plan::Plan, BackendError> {
     let (input, settings) = (job.input.to_path_buf(), job.pipeline.clone());
     tokio::task::spawn_blocking(move || {
         let probe = vod_pipeline::probe(&input, &settings.probe)?;
-        vod_pipeline::plan(&probe, &settings.limits)
+        Ok::<_, vod_pipeline::PipelineError>(vod_plan::plan(&probe, &settings.limits)?)
     })
     .await
     .map_err(|e| BackendError::transient("pipeline.panicked", e))?

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use vod_core::Services;
 use vod_core::jobs::JobRecord;
 use vod_mediaconvert::MediaConvertConfig;
-use vod_pipeline::Manifest;
+use vod_plan::Manifest;
 
 use crate::progress::Reporter;
 use crate::publish::PublishedAsset;

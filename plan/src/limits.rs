@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{PipelineError, Result};
+use crate::error::{PlanError, Result};
 use crate::probe::Probe;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,16 +29,16 @@ impl Default for Limits {
 impl Limits {
     pub fn check(&self, probe: &Probe) -> Result<()> {
         if probe.video.is_none() && probe.audio.is_none() {
-            return Err(PipelineError::NoStreams);
+            return Err(PlanError::NoStreams);
         }
         if probe.duration_s > self.max_duration_s {
-            return Err(PipelineError::TooLong {
+            return Err(PlanError::TooLong {
                 actual_s: probe.duration_s,
                 max_s: self.max_duration_s,
             });
         }
         if probe.duration_s < self.min_duration_s {
-            return Err(PipelineError::TooShort {
+            return Err(PlanError::TooShort {
                 actual_s: probe.duration_s,
                 min_s: self.min_duration_s,
             });
@@ -46,12 +46,12 @@ impl Limits {
         if let Some(v) = &probe.video {
             // Limits apply to the coded frame: that is what costs memory.
             if v.width == 0 || v.height == 0 {
-                return Err(PipelineError::Corrupt {
+                return Err(PlanError::Corrupt {
                     detail: "the video track declares no picture size".into(),
                 });
             }
             if v.width > self.max_width || v.height > self.max_height {
-                return Err(PipelineError::ResolutionTooLarge {
+                return Err(PlanError::ResolutionTooLarge {
                     width: v.width,
                     height: v.height,
                     max_width: self.max_width,
@@ -61,7 +61,7 @@ impl Limits {
             if let Some(fps) = v.fps()
                 && fps > self.max_fps + 0.01
             {
-                return Err(PipelineError::FrameRateTooHigh {
+                return Err(PlanError::FrameRateTooHigh {
                     fps,
                     max_fps: self.max_fps,
                 });

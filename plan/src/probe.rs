@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{PipelineError, Result};
+use crate::error::{PlanError, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Probe {
@@ -162,7 +162,7 @@ pub fn check_container(caps_name: &str) -> Result<()> {
         n if n.contains("xml") => "XML document",
         other => other,
     };
-    Err(PipelineError::UnsupportedContainer {
+    Err(PlanError::UnsupportedContainer {
         container: friendly.to_owned(),
     })
 }
@@ -186,7 +186,7 @@ mod tests {
         ];
         for (caps, want) in cases {
             let got = check_container(caps).map_err(|e| match e {
-                PipelineError::UnsupportedContainer { container } => container,
+                PlanError::UnsupportedContainer { container } => container,
                 other => other.to_string(),
             });
             assert_eq!(got, want.map_err(str::to_owned), "{caps}");

@@ -2,9 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{PipelineError, Result};
+use crate::chunks::ChunkSchedule;
+use crate::codec::{AudioCodec, H264Profile, Packaging, VideoCodec};
+use crate::error::{PlanError, Result};
 use crate::limits::Limits;
 use crate::probe::{Orientation, Probe};
+
+/// Bumped when a stored plan's meaning changes (plans are kept with jobs).
+pub const PLAN_VERSION: u32 = 1;
 
 /// (short side, average bitrate in bit/s) of the standard ladder, top first.
 pub const LADDER: &[(u32, u64)] = &[
@@ -28,6 +33,8 @@ const MAX_TILE_INTERVAL_S: u32 = 10;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
+    #[serde(default = "plan_version")]
+    pub version: u32,
     pub duration_s: f64,
     /// Orientation correction applied to decoded frames before scaling.
     pub orientation: Orientation,
@@ -36,6 +43,16 @@ pub struct Plan {
     pub segment_target_s: f64,
     pub gop_s: f64,
     pub thumbnails: Option<ThumbSpec>,
+    #[serde(default)]
+    pub packaging: Packaging,
+    /// How the encode is split into tasks; `None`: one pass (short or
+    /// audio-only sources, or chunking off). See [`crate::chunks`].
+    #[serde(default)]
+    pub chunks: Option<ChunkSchedule>,
+}
+
+fn plan_version() -> u32 {
+    PLAN_VERSION
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,8 +61,8 @@ pub struct Rung {
     pub name: String,
     pub width: u32,
     pub height: u32,
-    pub codec: String,
-    pub profile: String,
+    pub codec: VideoCodec,
+    pub profile: H264Profile,
     pub bitrate_bps: u64,
     pub maxrate_bps: u64,
     pub bufsize_bits: u64,
@@ -66,7 +83,7 @@ impl Rung {
 pub struct AudioRendition {
     pub name: String,
     pub group_id: String,
-    pub codec: String,
+    pub codec: AudioCodec,
     pub bitrate_bps: u64,
     pub channels: u32,
     pub sample_rate: u32,
@@ -125,13 +142,14 @@ pub fn plan(probe: &Probe, limits: &Limits) -> Result<Plan> {
     let audio = probe.audio.as_ref().map(|_| AudioRendition {
         name: "audio".into(),
         group_id: "aud".into(),
-        codec: "aac-lc".into(),
+        codec: AudioCodec::AacLc,
         bitrate_bps: 128_000,
         channels: 2,
         sample_rate: 48_000,
     });
     let Some(v) = &probe.video else {
         return Ok(Plan {
+            version: PLAN_VERSION,
             duration_s: probe.duration_s,
             orientation: Orientation::Rotate0,
             video: Vec::new(),
@@ -139,11 +157,13 @@ pub fn plan(probe: &Probe, limits: &Limits) -> Result<Plan> {
             segment_target_s: SEGMENT_TARGET_S,
             gop_s: GOP_S,
             thumbnails: None,
+            packaging: Packaging::default(),
+            chunks: None,
         });
     };
     let (dw, dh) = v.display_size();
     if !(dw >= 1.0 && dh >= 1.0) {
-        return Err(PipelineError::Corrupt {
+        return Err(PlanError::Corrupt {
             detail: "the video track declares no picture size".into(),
         });
     }
@@ -195,8 +215,8 @@ pub fn plan(probe: &Probe, limits: &Limits) -> Result<Plan> {
                 name: format!("{short}p"),
                 width,
                 height,
-                codec: "h264".into(),
-                profile: "high".into(),
+                codec: VideoCodec::H264,
+                profile: H264Profile::High,
                 bitrate_bps: bitrate,
                 maxrate_bps: (bitrate as f64 * MAXRATE_FACTOR).round() as u64,
                 bufsize_bits: (bitrate as f64 * BUFSIZE_FACTOR).round() as u64,
@@ -225,6 +245,7 @@ pub fn plan(probe: &Probe, limits: &Limits) -> Result<Plan> {
         tile_count: ((duration / f64::from(interval_s)).ceil() as u32).max(1),
     };
     Ok(Plan {
+        version: PLAN_VERSION,
         duration_s: duration,
         orientation: v.orientation,
         video,
@@ -232,6 +253,8 @@ pub fn plan(probe: &Probe, limits: &Limits) -> Result<Plan> {
         segment_target_s: SEGMENT_TARGET_S,
         gop_s: GOP_S,
         thumbnails: Some(thumbnails),
+        packaging: Packaging::default(),
+        chunks: None,
     })
 }
 
@@ -252,13 +275,16 @@ fn interpolated_bitrate(short: u32) -> u64 {
 }
 
 impl Plan {
+    /// The same plan, split into chunks of about `chunk_s` seconds when the
+    /// video is long enough (see [`crate::chunks::schedule`]).
+    pub fn with_chunks(mut self, chunk_s: f64) -> Self {
+        self.chunks = crate::chunks::schedule(&self, chunk_s);
+        self
+    }
+
     /// Sanity checks for plans that arrive deserialized from elsewhere.
     pub fn validate(&self) -> Result<()> {
-        let bad = |detail: &str| {
-            Err(PipelineError::InvalidPlan {
-                detail: detail.into(),
-            })
-        };
+        let bad = |detail: &str| Err(PlanError::invalid(detail));
         if self.video.is_empty() && self.audio.is_none() {
             return bad("no renditions");
         }
@@ -272,6 +298,9 @@ impl Plan {
             if r.fps_num == 0 || r.fps_den == 0 || r.gop_frames == 0 || r.bitrate_bps == 0 {
                 return bad("rung frame rate, GOP and bitrate must be positive");
             }
+        }
+        if self.version > PLAN_VERSION {
+            return bad("the plan was made by a newer version");
         }
         Ok(())
     }

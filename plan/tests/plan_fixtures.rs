@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-use vod_pipeline::{Limits, Orientation, Probe, plan};
+use vod_plan::{Limits, Orientation, Probe, plan};
 
 fn fixture(name: &str) -> Probe {
     let path = format!(
@@ -13,7 +13,7 @@ fn fixture(name: &str) -> Probe {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
-fn rungs(p: &vod_pipeline::Plan) -> Vec<(String, u32, u32, u32)> {
+fn rungs(p: &vod_plan::Plan) -> Vec<(String, u32, u32, u32)> {
     p.video
         .iter()
         .map(|r| (r.name.clone(), r.width, r.height, r.gop_frames))
