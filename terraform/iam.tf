@@ -153,7 +153,10 @@ data "aws_iam_policy_document" "worker" {
       "s3:PutObject", "s3:GetObject", "s3:DeleteObject",
       "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
     ]
-    resources = ["${aws_s3_bucket.outputs.arn}/${local.outputs_prefix}*"]
+    resources = [
+      "${aws_s3_bucket.outputs.arn}/${local.outputs_prefix}*",
+      "${aws_s3_bucket.outputs.arn}/${local.work_prefix}*",
+    ]
   }
   statement {
     sid       = "ListOutputs"
@@ -162,7 +165,10 @@ data "aws_iam_policy_document" "worker" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["", local.outputs_prefix, "${local.outputs_prefix}*", local.sources_prefix, "${local.sources_prefix}*"]
+      values = [
+        "", local.outputs_prefix, "${local.outputs_prefix}*", local.work_prefix, "${local.work_prefix}*",
+        local.sources_prefix, "${local.sources_prefix}*",
+      ]
     }
   }
   statement {

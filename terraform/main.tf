@@ -20,6 +20,8 @@ locals {
   sources_prefix = "sources/"
   ingest_prefix  = "ingest/"
   outputs_prefix = "videos/"
+  # Chunk tasks leave storyboard tiles here for the assembly, which removes them.
+  work_prefix = "work/"
 }
 
 data "aws_iam_policy_document" "kms" {

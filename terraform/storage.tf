@@ -175,6 +175,17 @@ resource "aws_s3_bucket_lifecycle_configuration" "outputs" {
       days_after_initiation = 1
     }
   }
+  # What a failed or abandoned chunked job left for its assembly.
+  rule {
+    id     = "expire-work"
+    status = "Enabled"
+    filter {
+      prefix = local.work_prefix
+    }
+    expiration {
+      days = 7
+    }
+  }
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "logs" {

@@ -12,6 +12,7 @@ use vod_core::db::DbError;
 use vod_core::ingest::IngestError;
 use vod_core::jobs::QueueError;
 use vod_core::storage::StorageError;
+use vod_core::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -159,9 +160,21 @@ impl From<sqlx::Error> for ApiError {
 impl From<QueueError> for ApiError {
     fn from(e: QueueError) -> Self {
         match e {
-            QueueError::UnknownVideo(id) => Self::NotFound(format!("video {id} does not exist")),
             QueueError::Backend(m) => Self::Unavailable(format!("job queue: {m}")),
-            QueueError::Db(db) => db.into(),
+            QueueError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::UnknownVideo(id) => Self::NotFound(format!("video {id} does not exist")),
+            StoreError::UnknownJob(id) => Self::NotFound(format!("job {id} does not exist")),
+            StoreError::Transition { .. } => Self::Internal(e.to_string()),
+            // Through the sqlx mapping, so a pool timeout stays a 503.
+            StoreError::Db(DbError::Query(e)) => e.into(),
+            StoreError::Db(other) => other.into(),
         }
     }
 }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 use vod_core::db::{Video, Visibility};
 use vod_core::ingest;
-use vod_core::jobs::JobRecord;
+use vod_core::store::JobRecord;
 
 use crate::{ApiError, AppState};
 
@@ -28,21 +28,13 @@ pub async fn insert_video(
     state: &AppState,
     id: Uuid,
     meta: &VideoMeta,
-    status: &str,
     source_key: &str,
     source_bytes: Option<u64>,
 ) -> Result<Video, ApiError> {
-    ingest::insert_video(
-        &state.services.db,
-        id,
-        meta,
-        status,
-        source_key,
-        source_bytes,
-    )
-    .await?
-    // The API's ids are fresh UUIDv7s: a clash means a bug, not a retry.
-    .ok_or_else(|| ApiError::Conflict(format!("video {id} already exists")))
+    ingest::insert_video(&state.services.db, id, meta, source_key, source_bytes)
+        .await?
+        // The API's ids are fresh UUIDv7s: a clash means a bug, not a retry.
+        .ok_or_else(|| ApiError::Conflict(format!("video {id} already exists")))
 }
 
 /// Queues the transcode of a stored source, once per video whatever the

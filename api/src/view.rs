@@ -69,7 +69,7 @@ pub async fn video_view(
             .map(|(_, key)| playback.url(key))
     };
     // Only a ready video is playable: a retry overwrites outputs in place.
-    let ready = video.status == "ready";
+    let ready = video.status == vod_core::store::VideoStatus::Ready;
     Ok(VideoView {
         playback_url: url_of("master_playlist").filter(|_| ready),
         poster_url: url_of("poster"),

@@ -58,7 +58,7 @@ pub struct Video {
     pub title: String,
     pub description: String,
     pub tags: Vec<String>,
-    pub status: String,
+    pub status: crate::store::VideoStatus,
     /// `public` or `private` (played only through signed CDN URLs or cookies).
     pub visibility: String,
     pub source_key: Option<String>,
@@ -136,7 +136,11 @@ pub async fn get_video(pool: &PgPool, id: Uuid) -> Result<Option<Video>, DbError
     )
 }
 
-pub async fn set_video_status(pool: &PgPool, id: Uuid, status: &str) -> Result<(), DbError> {
+pub async fn set_video_status(
+    pool: &PgPool,
+    id: Uuid,
+    status: crate::store::VideoStatus,
+) -> Result<(), DbError> {
     sqlx::query("UPDATE videos SET status = $2, updated_at = now() WHERE id = $1")
         .bind(id)
         .bind(status)

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::cache::Cache;
-use crate::jobs::QueueStatus;
+use crate::store::QueueStatus;
 
 /// What SSE clients and webhooks see. Published on `{prefix}events:{video_id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

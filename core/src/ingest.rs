@@ -9,8 +9,9 @@ use uuid::Uuid;
 use crate::Services;
 use crate::cache::Cache;
 use crate::db::{DbError, Video, get_video};
-use crate::jobs::{JobRecord, QueueError};
+use crate::jobs::QueueError;
 use crate::keys::video_cache_key;
+use crate::store::{JobRecord, StoreError};
 
 pub const MAX_TITLE_CHARS: usize = 500;
 pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
@@ -45,7 +46,8 @@ impl IngestError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Self::Queue(QueueError::Backend(_) | QueueError::Db(_)) | Self::Db(_)
+            Self::Queue(QueueError::Backend(_) | QueueError::Store(StoreError::Db(_)))
+                | Self::Db(_)
         )
     }
 }
@@ -139,7 +141,6 @@ pub async fn insert_video(
     db: &PgPool,
     id: Uuid,
     meta: &VideoMeta,
-    status: &str,
     source_key: &str,
     source_bytes: Option<u64>,
 ) -> Result<Option<Video>, IngestError> {
@@ -153,7 +154,7 @@ pub async fn insert_video(
     .bind(&meta.title)
     .bind(&meta.description)
     .bind(&meta.tags)
-    .bind(status)
+    .bind(crate::store::VideoStatus::Uploading)
     .bind(source_key)
     .bind(bytes)
     .bind(meta.visibility.as_str())

@@ -16,6 +16,7 @@ pub mod services;
 pub mod shutdown;
 pub mod sniff;
 pub mod storage;
+pub mod store;
 pub mod telemetry;
 
 pub use config::{ConfigError, LogConfig, PlaybackConfig, S3Config, ServicesConfig};

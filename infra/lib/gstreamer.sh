@@ -30,7 +30,13 @@ gstreamer_up() {
     # and not as a confusing pipeline error later.
     local element
     for element in videoconvert mp4mux hlssink2 x264enc avdec_h264; do
-        gst-inspect-1.0 --exists "$element" ||
-            die "gstreamer" "element $element not found (gst-inspect-1.0 $element)"
+        if ! gst-inspect-1.0 --exists "$element"; then
+            # A plugin that failed to load once (say, scanned while apt was
+            # still unpacking its libraries) stays blacklisted in the
+            # registry cache until the cache is rebuilt.
+            rm -rf "${XDG_CACHE_HOME:-$HOME/.cache}/gstreamer-1.0"
+            gst-inspect-1.0 --exists "$element" ||
+                die "gstreamer" "element $element not found (gst-inspect-1.0 $element)"
+        fi
     done
 }

@@ -109,8 +109,7 @@ pub async fn object(
     let dest = source_key(&cfg.source_key_prefix, id, file_name);
     // Same id, same destination: a retry after a crash overwrites, never orphans.
     source::copy(store, key, &dest, &head, cfg).await?;
-    let inserted =
-        ingest::insert_video(&services.db, id, &meta, "uploading", &dest, Some(head.size)).await?;
+    let inserted = ingest::insert_video(&services.db, id, &meta, &dest, Some(head.size)).await?;
     let (video, job) = ingest::enqueue(services, id).await?;
     let outcome = accepted(key, &video, job.id, dest);
     if inserted.is_none() {

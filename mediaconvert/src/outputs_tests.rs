@@ -11,6 +11,7 @@ const PREFIX: &str = "videos/v1/";
 fn plan() -> Plan {
     Plan {
         version: vod_plan::PLAN_VERSION,
+        container: String::new(),
         packaging: vod_plan::Packaging::HlsTs,
         chunks: None,
         duration_s: 7.0,

@@ -327,6 +327,7 @@ mod tests {
     fn plan(video: Vec<Rung>) -> Plan {
         Plan {
             version: vod_plan::PLAN_VERSION,
+            container: String::new(),
             duration_s: 30.0,
             orientation: vod_plan::Orientation::Rotate0,
             video,

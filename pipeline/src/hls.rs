@@ -7,10 +7,11 @@ use m3u8_rs::{
     MediaSegment, Resolution, VariantStream,
 };
 use vod_plan::codec::avc1_codec;
-use vod_plan::{Plan, Rendition, RenditionKind};
+use vod_plan::outputs::segment_name;
+use vod_plan::{Plan, Rendition, RenditionKind, SegmentInfo, SegmentRun};
 
 use crate::error::{PipelineError, Result};
-use crate::graph::{SegLog, segment_name};
+use crate::graph::SegLog;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Packaged {
@@ -26,7 +27,9 @@ struct Measured {
     average_bps: u64,
 }
 
-fn measure(log: &SegLog) -> Result<Measured> {
+/// The segments a segmenter wrote: durations from the fragment start
+/// times, sizes from the files (what the playlists and BANDWIDTH need).
+pub(crate) fn run_of(name: &str, log: &SegLog) -> Result<SegmentRun> {
     if log.starts_ns.is_empty() {
         return Err(PipelineError::Decode {
             detail: format!("no output was produced for {}", log.dir.display()),
@@ -34,26 +37,52 @@ fn measure(log: &SegLog) -> Result<Measured> {
     }
     let mut ends: Vec<u64> = log.starts_ns.iter().skip(1).copied().collect();
     ends.push(log.end_ns.max(log.starts_ns.last().copied().unwrap_or(0)));
-    let durations: Vec<f64> = log
-        .starts_ns
-        .iter()
-        .zip(&ends)
-        .map(|(s, e)| e.saturating_sub(*s) as f64 / 1e9)
-        .collect();
-    let mut bytes = 0u64;
-    // The HLS spec's BANDWIDTH is the peak over every segment, short final
-    // ones included.
-    let mut peak = 0f64;
-    for (i, d) in durations.iter().enumerate() {
-        let path = log.dir.join(segment_name(i));
-        let size = std::fs::metadata(&path)
+    let mut segments = Vec::with_capacity(ends.len());
+    for (i, (s, e)) in log.starts_ns.iter().zip(&ends).enumerate() {
+        let index = log.first_index + u32::try_from(i).unwrap_or(u32::MAX);
+        let path = log.dir.join(segment_name(index));
+        let bytes = std::fs::metadata(&path)
             .map_err(|e| PipelineError::io(&path, e))?
             .len();
-        bytes += size;
-        if *d > 0.0 {
-            peak = peak.max(size as f64 * 8.0 / d);
+        segments.push(SegmentInfo {
+            index,
+            duration_s: e.saturating_sub(*s) as f64 / 1e9,
+            bytes,
+        });
+    }
+    Ok(SegmentRun {
+        name: name.to_owned(),
+        sps: log.sps,
+        segments,
+    })
+}
+
+fn measure(run: &SegmentRun) -> Result<Measured> {
+    if run.segments.is_empty() {
+        return Err(PipelineError::Decode {
+            detail: format!("no output was produced for {}", run.name),
+        });
+    }
+    // Segments must follow each other: a gap would need a discontinuity.
+    for (want, seg) in run.segments.iter().enumerate() {
+        if seg.index as usize != want {
+            return Err(PipelineError::gst(format!(
+                "{}: segment {} is missing",
+                run.name,
+                segment_name(u32::try_from(want).unwrap_or(u32::MAX))
+            )));
         }
     }
+    let durations: Vec<f64> = run.segments.iter().map(|s| s.duration_s).collect();
+    let bytes: u64 = run.segments.iter().map(|s| s.bytes).sum();
+    // The HLS spec's BANDWIDTH is the peak over every segment, short final
+    // ones included.
+    let peak = run
+        .segments
+        .iter()
+        .filter(|s| s.duration_s > 0.0)
+        .map(|s| s.bytes as f64 * 8.0 / s.duration_s)
+        .fold(0f64, f64::max);
     let total: f64 = durations.iter().sum();
     let average = if total > 0.0 {
         bytes as f64 * 8.0 / total
@@ -83,7 +112,7 @@ fn write_media_playlist(dir: &Path, durations: &[f64]) -> Result<()> {
             .iter()
             .enumerate()
             .map(|(i, d)| MediaSegment {
-                uri: segment_name(i),
+                uri: segment_name(u32::try_from(i).unwrap_or(u32::MAX)),
                 duration: *d as f32,
                 ..Default::default()
             })
@@ -102,16 +131,19 @@ fn write_playlist(path: &Path, f: impl FnOnce(&mut Vec<u8>) -> std::io::Result<(
     std::fs::write(path, buf).map_err(|e| PipelineError::io(path, e))
 }
 
+/// Media playlists under `hls/<name>/` and the master playlist, from the
+/// segments every rendition has (in order, from 0, whichever tasks wrote
+/// them).
 pub(crate) fn package(
     plan: &Plan,
     hls: &Path,
-    video: &[SegLog],
-    audio: Option<&SegLog>,
+    video: &[SegmentRun],
+    audio: Option<&SegmentRun>,
 ) -> Result<Packaged> {
     let audio_out = match (&plan.audio, audio) {
-        (Some(a), Some(log)) => {
-            let m = measure(log)?;
-            write_media_playlist(&log.dir, &m.durations)?;
+        (Some(a), Some(run)) => {
+            let m = measure(run)?;
+            write_media_playlist(&hls.join(&a.name), &m.durations)?;
             Some(rendition(
                 &a.name,
                 RenditionKind::Audio,
@@ -123,10 +155,10 @@ pub(crate) fn package(
         _ => None,
     };
     let mut videos = Vec::new();
-    for (rung, log) in plan.video.iter().zip(video) {
-        let m = measure(log)?;
-        write_media_playlist(&log.dir, &m.durations)?;
-        let codec = log.sps.map(avc1_codec).unwrap_or_else(|| {
+    for (rung, run) in plan.video.iter().zip(video) {
+        let m = measure(run)?;
+        write_media_playlist(&hls.join(&rung.name), &m.durations)?;
+        let codec = run.sps.map(avc1_codec).unwrap_or_else(|| {
             tracing::warn!(rung = %rung.name, "no SPS seen; assuming High@4.0");
             "avc1.640028".into()
         });

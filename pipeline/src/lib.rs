@@ -2,6 +2,7 @@
 //! comes from `vod-plan` (pure): `probe` → `vod_plan::plan` → `run`;
 //! `transcode` chains them.
 
+pub mod chunked;
 mod discover;
 pub mod error;
 mod graph;

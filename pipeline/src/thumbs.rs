@@ -38,14 +38,8 @@ pub(crate) fn write(
         tile_count: tiles.len(),
     };
     if let Some((_, frame)) = poster.last()
-        && frame.len() == i420_len(spec.poster_width, spec.poster_height)
+        && write_poster(spec, dir, frame)?
     {
-        encode_jpeg(
-            frame,
-            spec.poster_width,
-            spec.poster_height,
-            &dir.join("poster.jpg"),
-        )?;
         out.poster = Some("thumbs/poster.jpg".into());
     }
     if tiles.is_empty() {
@@ -88,6 +82,21 @@ pub(crate) fn write(
     std::fs::write(&vtt_path, vtt).map_err(|e| PipelineError::io(&vtt_path, e))?;
     out.storyboard = Some("thumbs/storyboard.vtt".into());
     Ok(out)
+}
+
+/// `dir/poster.jpg` from a grabbed frame; `false` when the frame is not
+/// the poster's size (nothing written).
+pub(crate) fn write_poster(spec: &ThumbSpec, dir: &Path, frame: &[u8]) -> Result<bool> {
+    if frame.len() != i420_len(spec.poster_width, spec.poster_height) {
+        return Ok(false);
+    }
+    encode_jpeg(
+        frame,
+        spec.poster_width,
+        spec.poster_height,
+        &dir.join("poster.jpg"),
+    )?;
+    Ok(true)
 }
 
 pub(crate) fn timestamp(s: f64) -> String {

@@ -90,12 +90,19 @@ pub fn schedule(plan: &Plan, chunk_s: f64) -> Option<ChunkSchedule> {
     let frame_s = f64::from(top.fps_den) / f64::from(top.fps_num);
     let segment_s = segment_frames as f64 * frame_s;
     let segments_per_chunk = ((chunk_s / segment_s).round() as u64).max(1);
-    let total_segments = (plan.duration_s / segment_s - 1e-6).ceil().max(1.0) as u64;
-    let count = total_segments.div_ceil(segments_per_chunk) as usize;
+    let chunk_frames = segments_per_chunk * segment_frames;
+    let frames = (plan.duration_s / frame_s).round().max(1.0) as u64;
+    // A tail under a quarter of a chunk joins the last chunk rather than
+    // becoming a task of its own (its start-up would cost more than it saves).
+    let (full, tail) = (frames / chunk_frames, frames % chunk_frames);
+    let count = if tail * 4 < chunk_frames {
+        full
+    } else {
+        full + 1
+    } as usize;
     if count < MIN_CHUNKS {
         return None;
     }
-    let chunk_frames = segments_per_chunk * segment_frames;
     let chunks = (0..count)
         .map(|i| Chunk {
             index: i as u32,

@@ -105,3 +105,21 @@ fn a_rung_whose_segments_end_elsewhere_keeps_the_plan_single_pass() {
     assert!(schedule(&p, 60.0).is_none());
     assert!(p.with_chunks(60.0).chunks.is_none());
 }
+
+#[test]
+fn a_short_tail_joins_the_last_chunk() {
+    // 25 fps, 60 s chunks of 1500 frames.
+    assert!(
+        schedule(&planned(1280, 720, (25, 1), 63.0), 60.0).is_none(),
+        "3 s over one chunk is not a second chunk"
+    );
+    let s = schedule(&planned(1280, 720, (25, 1), 130.0), 60.0).unwrap();
+    assert_eq!(
+        s.chunks.len(),
+        2,
+        "the 10 s tail runs with the second chunk"
+    );
+    assert_eq!(s.chunks[1].frame_count, None);
+    let s = schedule(&planned(1280, 720, (25, 1), 140.0), 60.0).unwrap();
+    assert_eq!(s.chunks.len(), 3, "a 20 s tail is a chunk of its own");
+}

@@ -9,8 +9,10 @@
 pub mod chunks;
 pub mod codec;
 pub mod error;
+pub mod estimate;
 pub mod limits;
 pub mod manifest;
+pub mod outputs;
 pub mod plan;
 pub mod probe;
 
@@ -19,5 +21,6 @@ pub use codec::{AudioCodec, H264Profile, Packaging, VideoCodec};
 pub use error::{ErrorKind, PlanError};
 pub use limits::Limits;
 pub use manifest::{Manifest, Rendition, RenditionKind, Thumbnails};
+pub use outputs::{AudioOutput, ChunkOutput, SegmentInfo, SegmentRun};
 pub use plan::{AudioRendition, PLAN_VERSION, Plan, Rung, ThumbSpec, plan};
 pub use probe::{AudioStream, Orientation, Probe, VideoStream, check_container};

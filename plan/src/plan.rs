@@ -35,6 +35,10 @@ const MAX_TILE_INTERVAL_S: u32 = 10;
 pub struct Plan {
     #[serde(default = "plan_version")]
     pub version: u32,
+    /// The source's container (typefind caps name, e.g. `video/quicktime`):
+    /// whether a chunk task can read only its part of it.
+    #[serde(default)]
+    pub container: String,
     pub duration_s: f64,
     /// Orientation correction applied to decoded frames before scaling.
     pub orientation: Orientation,
@@ -150,6 +154,7 @@ pub fn plan(probe: &Probe, limits: &Limits) -> Result<Plan> {
     let Some(v) = &probe.video else {
         return Ok(Plan {
             version: PLAN_VERSION,
+            container: probe.container.clone(),
             duration_s: probe.duration_s,
             orientation: Orientation::Rotate0,
             video: Vec::new(),
@@ -246,6 +251,7 @@ pub fn plan(probe: &Probe, limits: &Limits) -> Result<Plan> {
     };
     Ok(Plan {
         version: PLAN_VERSION,
+        container: probe.container.clone(),
         duration_s: duration,
         orientation: v.orientation,
         video,

@@ -46,6 +46,7 @@ MUTATIONS = [
     (w.check_outputs_lifecycle_aborts_uploads, "storage.tf",
      'resource "aws_s3_bucket_lifecycle_configuration" "outputs" {\n  bucket = aws_s3_bucket.outputs.id\n  rule {\n    id     = "abort-incomplete-multipart"\n    status = "Enabled"\n    filter {}\n    abort_incomplete_multipart_upload {\n      days_after_initiation = 1',
      'resource "aws_s3_bucket_lifecycle_configuration" "outputs" {\n  bucket = aws_s3_bucket.outputs.id\n  rule {\n    id     = "abort-incomplete-multipart"\n    status = "Enabled"\n    filter {}\n    abort_incomplete_multipart_upload {\n      days_after_initiation = 2'),
+    (w.check_outputs_work_objects_expire, "storage.tf", "      prefix = local.work_prefix\n", "      prefix = \"tmp/\"\n"),
     (w.check_public_access_blocked_everywhere, "storage.tf", "  restrict_public_buckets = true", "  restrict_public_buckets = false"),
     (w.check_public_access_blocked_everywhere, "storage.tf",
      "    logs    = aws_s3_bucket.logs.id\n  }\n}\n\nresource \"aws_s3_bucket_public_access_block\"",

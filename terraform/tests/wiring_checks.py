@@ -160,6 +160,15 @@ def check_outputs_lifecycle_aborts_uploads(m):
     assert days == [1], f"outputs abort rule days: {days}"
 
 
+def check_outputs_work_objects_expire(m):
+    lc = m.resource("aws_s3_bucket_lifecycle_configuration", "outputs")
+    work = [r for r in blocks(lc, "rule")
+            if any(attr(f, "prefix", default="") == "${local.work_prefix}" for f in blocks(r, "filter"))]
+    assert work, "no lifecycle rule on the work/ prefix (chunk tasks' tiles of abandoned jobs)"
+    days = [attr(e, "days") for e in blocks(work[0], "expiration")]
+    assert days and 1 <= days[0] <= 30, f"work/ objects expire after {days} days"
+
+
 def check_public_access_blocked_everywhere(m):
     pab = m.resource("aws_s3_bucket_public_access_block", "all")
     covered = m.resolve(attr(pab, "for_each"))
@@ -338,7 +347,8 @@ def check_iam_least_privilege(m):
         for r in _resources(s):
             if r.startswith(("${aws_s3_bucket.sources.", "${aws_s3_bucket.outputs.")) and "/" in r:
                 assert r.endswith("}/${local.sources_prefix}*") or r.endswith("}/${local.outputs_prefix}*") \
-                    or r.endswith("}/${local.ingest_prefix}*"), f"{name}: object grant not on a known prefix: {r}"
+                    or r.endswith("}/${local.ingest_prefix}*") or r.endswith("}/${local.work_prefix}*"), \
+                    f"{name}: object grant not on a known prefix: {r}"
     worker = {attr(s, "sid"): s for s in blocks(m.datasource("aws_iam_policy_document", "worker"), "statement")}
     pass_role = worker["PassMediaConvertRole"]
     assert attr(pass_role, "resources") == ["${aws_iam_role.mediaconvert.arn}"]

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use uuid::Uuid;
-use vod_core::jobs::{JobRecord, get_job};
+use vod_core::store::JobRecord;
+use vod_core::store::jobs::get_job;
 
 use crate::TestEnv;
 
@@ -25,6 +26,7 @@ pub fn test_worker_config() -> vod_workers::runner::WorkerConfig {
         retry_max_secs: 4,
         work_dir: None,
         stall_timeout_secs: 30,
+        chunk_seconds: vod_plan::chunks::DEFAULT_CHUNK_S,
         metrics_listen: None,
         backend: vod_workers::backend::BackendConfig::default(),
         queue_metric: vod_workers::queue_metric::QueueMetricConfig::default(),
@@ -163,8 +165,34 @@ pub async fn wait_for_job(
 }
 
 pub fn is_terminal(job: &JobRecord) -> bool {
-    matches!(
-        job.state.as_str(),
-        "succeeded" | "failed" | "cancelled" | "dead"
-    )
+    job.state.is_final()
+}
+
+/// A task runner of this test's own, to run chosen tasks by hand (the same
+/// code a worker process runs for each delivered task).
+pub async fn task_runner(
+    env: &TestEnv,
+    cfg: &vod_workers::runner::WorkerConfig,
+) -> vod_workers::task::TaskRunner {
+    let services = vod_core::Services::connect(&env.config).await.unwrap();
+    let backend = vod_workers::backend::build(&cfg.backend, &services)
+        .await
+        .unwrap();
+    vod_workers::task::TaskRunner {
+        backend,
+        services: std::sync::Arc::new(services),
+        playback: env.playback(),
+        worker_name: vod_workers::runner::worker_name(),
+        settings: cfg.job_settings(),
+        hand_back: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        health: std::sync::Arc::new(vod_workers::health::Health::new("test", None)),
+    }
+}
+
+/// The job with its tasks.
+pub async fn job_with_tasks(env: &TestEnv, job_id: Uuid) -> JobRecord {
+    let job = get_job(&env.services.db, job_id).await.unwrap().unwrap();
+    vod_core::store::jobs::with_tasks(&env.services.db, job)
+        .await
+        .unwrap()
 }

@@ -34,8 +34,10 @@ struct State {
     jobs: BTreeMap<Uuid, HeldJob>,
 }
 
+/// A task this process runs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HeldJob {
+    pub task_id: Uuid,
     pub job_id: Uuid,
     pub video_id: Uuid,
     pub since: DateTime<Utc>,
@@ -130,10 +132,11 @@ impl Health {
         self.state().consumer_restarts += 1;
     }
 
-    pub fn job_started(&self, job_id: Uuid, video_id: Uuid) {
+    pub fn task_started(&self, task_id: Uuid, job_id: Uuid, video_id: Uuid) {
         self.state().jobs.insert(
-            job_id,
+            task_id,
             HeldJob {
+                task_id,
                 job_id,
                 video_id,
                 since: Utc::now(),
@@ -141,13 +144,13 @@ impl Health {
         );
     }
 
-    pub fn job_ended(&self, job_id: Uuid) {
-        self.state().jobs.remove(&job_id);
+    pub fn task_ended(&self, task_id: Uuid) {
+        self.state().jobs.remove(&task_id);
     }
 
-    /// Whether this process runs `job_id` right now.
-    pub fn holds(&self, job_id: Uuid) -> bool {
-        self.state().jobs.contains_key(&job_id)
+    /// Whether this process runs `task_id` right now.
+    pub fn holds(&self, task_id: Uuid) -> bool {
+        self.state().jobs.contains_key(&task_id)
     }
 
     /// How long the queue has been unreachable, if it is.
@@ -221,14 +224,14 @@ mod tests {
     #[test]
     fn a_held_job_delays_the_exit_and_no_limit_means_never() {
         let h = Health::new("w", Some(Duration::ZERO));
-        let (job, video) = (Uuid::now_v7(), Uuid::now_v7());
-        h.job_started(job, video);
+        let (task, job, video) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        h.task_started(task, job, video);
         h.unreachable("refused");
-        assert!(h.holds(job));
+        assert!(h.holds(task));
         assert_eq!(h.must_exit(), None);
         assert_eq!(h.report().status, Status::Degraded);
         assert_eq!(h.report().jobs.len(), 1);
-        h.job_ended(job);
+        h.task_ended(task);
         assert!(h.must_exit().is_some());
         assert_eq!(h.report().status, Status::Failing);
 

@@ -1,9 +1,13 @@
-//! One-shot ingest of a local file through the real services: source to S3,
-//! pipeline, outputs to S3, registration. The queued path (API upload →
-//! apalis job) will reuse these steps.
+//! One-shot ingest of a local file through the real services, on the same
+//! path as an upload: the source goes to S3, a job is recorded with its
+//! prepare task (and pushed, so a running `vod-worker run` may help), and
+//! this process runs the job's tasks itself, claiming them in the store
+//! like any worker, until the job ends. Nothing here is its own
+//! orchestration: the steps are [`crate::task`]'s.
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use serde::Serialize;
@@ -12,10 +16,11 @@ use uuid::Uuid;
 use vod_core::catalog::CatalogEntry;
 use vod_core::db::{self, NewVideo, Video};
 use vod_core::storage::{ObjectStore, content_type_for};
+use vod_core::store::{JobRecord, JobState, TaskState};
 use vod_core::{PlaybackConfig, Services};
 
-use crate::publish::{PublishedAsset, publish_dir};
-use crate::register::register;
+use crate::runner::WorkerConfig;
+use crate::task::TaskRunner;
 
 #[derive(Debug, Clone)]
 pub struct IngestRequest {
@@ -23,29 +28,42 @@ pub struct IngestRequest {
     pub title: String,
     pub description: String,
     pub tags: Vec<String>,
-    pub settings: vod_pipeline::Settings,
+    /// Tasks this process runs at once (chunks of a long source in parallel).
+    pub jobs: usize,
+}
+
+/// An object of the video, as registered.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Asset {
+    pub key: String,
+    pub kind: String,
+    pub bytes: i64,
 }
 
 #[derive(Debug, Serialize)]
 pub struct IngestOutcome {
     pub video: Video,
+    /// The job with its plan and tasks.
+    pub job: JobRecord,
     pub source_key: String,
-    pub assets: Vec<PublishedAsset>,
-    pub catalog: CatalogEntry,
+    pub assets: Vec<Asset>,
+    pub catalog: Option<CatalogEntry>,
     pub manifest: vod_plan::Manifest,
 }
 
-/// A failure the uploader caused (bad media) rather than the platform.
+/// The job ended without a ready video; the message is the job's reason.
 #[derive(Debug, thiserror::Error)]
-#[error("{code}: {message}")]
+#[error("the job ended {state}: {code}: {message}")]
 pub struct Rejected {
-    pub code: &'static str,
+    pub state: JobState,
+    pub code: String,
     pub message: String,
 }
 
 pub async fn ingest(
-    services: &Services,
+    services: Services,
     playback: &PlaybackConfig,
+    cfg: &WorkerConfig,
     req: IngestRequest,
 ) -> anyhow::Result<IngestOutcome> {
     let video_id = Uuid::now_v7();
@@ -57,81 +75,100 @@ pub async fn ingest(
             &NewVideo { id: video_id, title: &req.title, description: &req.description, tags: &req.tags },
         )
         .await?;
-
         let source_key = crate::source_key(video_id, file_name);
         let bytes = services
             .sources
             .put_file(&source_key, &req.file, Some(content_type_for(file_name)))
             .await
             .context("uploading the source")?;
-        sqlx::query(
-            "UPDATE videos SET source_key = $2, source_bytes = $3, status = 'processing', updated_at = now() WHERE id = $1",
+        sqlx::query("UPDATE videos SET source_key = $2, source_bytes = $3, updated_at = now() WHERE id = $1")
+            .bind(video_id)
+            .bind(&source_key)
+            .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
+            .execute(&services.db)
+            .await?;
+        tracing::info!(%source_key, bytes, "source stored");
+        let job = services
+            .jobs
+            .enqueue_transcode(&services.db, video_id, &format!("ingest:{video_id}"))
+            .await?;
+        tracing::info!(job_id = %job.id, "job recorded");
+
+        let services = Arc::new(services);
+        let runner = Arc::new(TaskRunner {
+            backend: crate::backend::build(&cfg.backend, &services).await?,
+            services: services.clone(),
+            playback: playback.clone(),
+            worker_name: crate::runner::worker_name(),
+            settings: cfg.job_settings(),
+            hand_back: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            health: Arc::new(crate::health::Health::new("ingest", None)),
+        });
+        let job = run_to_end(&runner, job.id, req.jobs.max(1)).await?;
+        if job.state != JobState::Succeeded {
+            return Err(Rejected {
+                state: job.state,
+                code: job.error_code.clone().unwrap_or_default(),
+                message: job.error_message.clone().unwrap_or_default(),
+            }
+            .into());
+        }
+        let video = db::get_video(&services.db, video_id).await?.context("video row vanished")?;
+        let assets: Vec<Asset> = sqlx::query_as(
+            "SELECT key, kind, bytes FROM assets WHERE video_id = $1 ORDER BY key",
         )
         .bind(video_id)
-        .bind(&source_key)
-        .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
-        .execute(&services.db)
+        .fetch_all(&services.db)
         .await?;
-        tracing::info!(%source_key, bytes, "source stored");
-
-        let workdir = std::env::temp_dir().join(format!("vod-ingest-{video_id}"));
-        let result = transcode(&req.file, &workdir, req.settings.clone()).await;
-        let manifest = match result {
-            Ok(m) => m,
-            Err(err) => {
-                let _ = std::fs::remove_dir_all(&workdir);
-                let (code, message) = match err.downcast_ref::<Rejected>() {
-                    Some(r) => (r.code.to_owned(), r.message.clone()),
-                    None => ("pipeline.internal".to_owned(), format!("{err:#}")),
-                };
-                sqlx::query(
-                    "UPDATE videos SET status = 'failed', error_code = $2, error_message = $3, updated_at = now() WHERE id = $1",
-                )
-                .bind(video_id)
-                .bind(&code)
-                .bind(&message)
-                .execute(&services.db)
-                .await?;
-                return Err(err);
-            }
-        };
-
         let prefix = crate::output_prefix(video_id);
-        let published = publish_dir(&services.outputs, &workdir, &prefix).await;
-        let _ = std::fs::remove_dir_all(&workdir);
-        let assets = published?;
-        let catalog =
-            register(&services.db, &services.catalog, playback, video_id, &prefix, &manifest, &assets).await?;
-        let video = db::get_video(&services.db, video_id).await?.context("video row vanished")?;
-        Ok(IngestOutcome { video, source_key, assets, catalog, manifest })
+        let manifest: vod_plan::Manifest = serde_json::from_slice(
+            &services.outputs.get_bytes(&format!("{prefix}manifest.json")).await?,
+        )
+        .context("reading manifest.json back")?;
+        let catalog = services.catalog.get(&video_id.to_string()).await?;
+        Ok(IngestOutcome { video, job, source_key, assets, catalog, manifest })
     }
     .instrument(span)
     .await
 }
 
-/// Runs the blocking pipeline off the async runtime, logging progress at most every 2 s.
-async fn transcode(
-    input: &Path,
-    outdir: &Path,
-    settings: vod_pipeline::Settings,
-) -> anyhow::Result<vod_plan::Manifest> {
-    let mut last = Instant::now() - Duration::from_secs(10);
-    let joined = crate::transcode_blocking(input, outdir, settings, move |p| {
-        if last.elapsed() >= Duration::from_secs(2) {
-            last = Instant::now();
-            tracing::info!(stage = ?p.stage, percent = format!("{:.1}", p.percent), "progress");
+/// Runs the job's runnable tasks here, `jobs` at a time, until the job
+/// ends. Tasks another worker claims first are simply skipped by the claim.
+async fn run_to_end(
+    runner: &Arc<TaskRunner>,
+    job_id: Uuid,
+    jobs: usize,
+) -> anyhow::Result<JobRecord> {
+    let db = &runner.services.db;
+    let mut running = tokio::task::JoinSet::new();
+    let mut started: std::collections::HashSet<(Uuid, i32)> = Default::default();
+    loop {
+        let job = vod_core::store::jobs::get_job(db, job_id)
+            .await?
+            .context("job vanished")?;
+        if job.state.is_final() && running.is_empty() {
+            return Ok(vod_core::store::jobs::with_tasks(db, job).await?);
         }
-    })
-    .await
-    .context("pipeline task panicked")?;
-    joined.map_err(|e| {
-        if e.kind() == vod_pipeline::ErrorKind::Media {
-            anyhow::Error::new(Rejected {
-                code: e.code(),
-                message: e.to_string(),
-            })
-        } else {
-            anyhow::Error::new(e).context("transcoding")
+        let tasks = vod_core::store::jobs::tasks_of(db, job_id).await?;
+        let due = |t: &&vod_core::store::TaskRecord| {
+            t.state == TaskState::Queued
+                || (t.state == TaskState::Retrying
+                    && t.next_attempt_at.is_some_and(|at| at <= chrono::Utc::now()))
+        };
+        for task in tasks.iter().filter(due) {
+            if running.len() >= jobs {
+                break;
+            }
+            // One run per attempt: a retried task comes back with more attempts.
+            if !started.insert((task.id, task.attempts)) {
+                continue;
+            }
+            let (runner, message) = (runner.clone(), task.message());
+            running.spawn(async move { runner.process(message).await });
         }
-    })
+        tokio::select! {
+            Some(_) = running.join_next(), if !running.is_empty() => {}
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+    }
 }

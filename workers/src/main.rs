@@ -16,11 +16,11 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-#[expect(clippy::large_enum_variant, reason = "parsed once at start-up")]
 enum Command {
     /// Consume transcode jobs until SIGTERM/Ctrl-C.
     Run(RunArgs),
-    /// Ingest one local file through the real services and print the result as JSON.
+    /// Ingest one local file through the real services (the same task path
+    /// as an upload, run in this process) and print the result.
     Ingest(IngestArgs),
     /// Print the effective configuration (secrets redacted) and exit.
     Config(ServiceArgs),
@@ -87,6 +87,11 @@ struct ServiceArgs {
 struct IngestArgs {
     #[command(flatten)]
     common: ServiceArgs,
+    #[command(flatten)]
+    worker: WorkerConfig,
+    /// Tasks to run at once (the chunks of a long source in parallel).
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
     /// The source video.
     file: PathBuf,
     #[arg(long)]
@@ -117,7 +122,27 @@ fn print_summary(o: &IngestOutcome, args: &ServiceArgs) -> anyhow::Result<()> {
         args.services.s3.outputs_bucket
     );
     for a in &o.assets {
-        println!("  {:<60} {:>10} B  {}", a.key, a.bytes, a.kind.as_str());
+        println!("  {:<60} {:>10} B  {}", a.key, a.bytes, a.kind);
+    }
+    println!(
+        "\njob {} {}: {} task(s)",
+        o.job.id,
+        o.job.state,
+        o.job.tasks.len()
+    );
+    for t in &o.job.tasks {
+        let took = t
+            .started_at
+            .zip(t.finished_at)
+            .map(|(s, f)| format!("{:.1} s", (f - s).num_milliseconds() as f64 / 1000.0))
+            .unwrap_or_default();
+        println!(
+            "  {:<13} {:>3} {:<10} {:<40} {took}",
+            t.kind.as_str(),
+            t.seq,
+            t.state.as_str(),
+            t.worker.as_deref().unwrap_or("")
+        );
     }
     println!("\nrenditions:");
     for r in o.manifest.video.iter().chain(o.manifest.audio.iter()) {
@@ -134,7 +159,7 @@ fn print_summary(o: &IngestOutcome, args: &ServiceArgs) -> anyhow::Result<()> {
         "\nMongoDB catalog document:\n{}",
         serde_json::to_string_pretty(&o.catalog)?
     );
-    if let Some(url) = &o.catalog.playback_url {
+    if let Some(url) = o.catalog.as_ref().and_then(|c| c.playback_url.as_ref()) {
         println!("\nplayback URL (served once the edge route exists): {url}");
     }
     Ok(())
@@ -185,9 +210,9 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
                 title,
                 description: args.description,
                 tags: args.tags,
-                settings: vod_pipeline::Settings::default(),
+                jobs: args.jobs,
             };
-            let outcome = ingest(&services, &args.common.playback, req)
+            let outcome = ingest(services, &args.common.playback, &args.worker, req)
                 .await
                 .with_context(|| format!("ingesting {}", args.file.display()))?;
             if args.json {

@@ -15,7 +15,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use crate::job::Outcome;
+use crate::task::Outcome;
+use vod_core::store::TaskKind;
 
 /// Buckets for stage and job durations: seconds to a few hours.
 const DURATION_BUCKETS: &[f64] = &[
@@ -105,7 +106,8 @@ pub fn stage_finished(stage: &'static str, took: Duration) {
     metrics::histogram!("vod_job_stage_seconds", "stage" => stage).record(took.as_secs_f64());
 }
 
-pub fn job_finished(outcome: &Outcome, took: Duration) {
+/// A task run ended; counted and timed by its kind and outcome.
+pub fn task_finished(kind: TaskKind, outcome: &Outcome, took: Duration) {
     let label = match outcome {
         Outcome::Succeeded => "succeeded",
         Outcome::Failed { .. } => "failed",
@@ -115,6 +117,8 @@ pub fn job_finished(outcome: &Outcome, took: Duration) {
         // Not this worker's run to count (finished already, held elsewhere…).
         Outcome::Skipped(_) => return,
     };
-    metrics::counter!("vod_worker_jobs_total", "outcome" => label).increment(1);
-    metrics::histogram!("vod_job_duration_seconds", "outcome" => label).record(took.as_secs_f64());
+    metrics::counter!("vod_worker_tasks_total", "kind" => kind.as_str(), "outcome" => label)
+        .increment(1);
+    metrics::histogram!("vod_task_duration_seconds", "kind" => kind.as_str(), "outcome" => label)
+        .record(took.as_secs_f64());
 }

@@ -1,31 +1,23 @@
-//! Job progress: the pipeline reports on a blocking thread as often as it
-//! likes; one async task writes the latest report to Postgres (with the
-//! job's heartbeat) and publishes it on Redis at most every interval. The
-//! same write tells the worker when the job was cancelled meanwhile.
+//! Task progress: the pipeline reports on a blocking thread as often as it
+//! likes; one async task writes the latest report to the store (the task's
+//! heartbeat and progress, and the job's progress over all its tasks) and
+//! publishes the job's on Redis at most every interval. The same write
+//! tells the worker when the task is no longer its to run (the job was
+//! cancelled or failed elsewhere, or another worker took the task over).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use sqlx::PgPool;
 use tokio::sync::watch;
 use uuid::Uuid;
-use vod_core::cache::Cache;
+use vod_core::Services;
 pub use vod_core::events::{JobEvent, events_channel, publish};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Report {
     pub stage: &'static str,
     pub percent: f32,
-}
-
-/// Remaining seconds from elapsed time and percent done.
-pub fn eta_seconds(elapsed: Duration, percent: f32) -> Option<i32> {
-    if !(0.5..100.0).contains(&percent) {
-        return None;
-    }
-    let total = elapsed.as_secs_f64() * 100.0 / f64::from(percent);
-    i32::try_from((total - elapsed.as_secs_f64()).max(0.0).round() as i64).ok()
 }
 
 /// Times each stage from its first report to the first report of the next,
@@ -70,19 +62,17 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    /// `hand_back` is the worker's shutdown flag: once set, the job's pipeline
-    /// is stopped like a cancelled one (the runner re-queues the job itself).
+    /// `hand_back` is the worker's shutdown flag: once set, the task's pipeline
+    /// is stopped like a cancelled one (the runner re-queues the task itself).
     pub fn start(
-        db: PgPool,
-        cache: Cache,
+        services: Arc<Services>,
         worker: &str,
-        job_id: Uuid,
-        video_id: Uuid,
+        task_id: Uuid,
         every: Duration,
         hand_back: Arc<AtomicBool>,
     ) -> Self {
         let (tx, mut rx) = watch::channel(Report {
-            stage: "downloading",
+            stage: "starting",
             percent: 0.0,
         });
         let cancelled = Arc::new(AtomicBool::new(false));
@@ -98,45 +88,43 @@ impl Reporter {
                     return;
                 }
                 let report = *rx.borrow_and_update();
-                let eta = eta_seconds(started.elapsed(), report.percent);
-                let still_running: Result<Option<String>, _> = sqlx::query_scalar(
-                    "UPDATE jobs SET stage = $2, percent = $3, eta_seconds = $4, heartbeat_at = now(), updated_at = now()
-                     WHERE id = $1 AND state = 'running' AND worker = $5 RETURNING state",
+                let beat = vod_core::store::tasks::heartbeat(
+                    &services.db,
+                    task_id,
+                    &worker,
+                    report.percent,
+                    report.stage,
                 )
-                .bind(job_id)
-                .bind(report.stage)
-                .bind(report.percent)
-                .bind(eta)
-                .bind(&worker)
-                .fetch_optional(&db)
                 .await;
-                match still_running {
+                match beat {
                     Ok(None) => {
                         flag.store(true, Ordering::SeqCst);
                         tracing::info!(
-                            "job is no longer running here (cancelled, or taken over after this worker went silent); stopping"
+                            "task is no longer running here (its job was cancelled or failed, or another worker took it over); stopping"
                         );
                     }
-                    Ok(Some(_)) => {
+                    Ok(Some(job)) => {
                         let event = JobEvent {
-                            video_id,
-                            job_id,
-                            state: "running".to_owned(),
+                            video_id: job.video_id,
+                            job_id: job.id,
+                            state: job.state.to_string(),
                             stage: report.stage.to_owned(),
-                            percent: report.percent,
-                            eta_seconds: eta,
+                            percent: job.percent.unwrap_or(0.0),
+                            eta_seconds: job.eta_seconds,
                             error_code: None,
                             error_message: None,
                             queue: None,
                         };
-                        publish(&cache, &event).await;
+                        publish(&services.cache, &event).await;
                     }
-                    Err(e) => tracing::warn!(error = %e, "writing job progress failed"),
+                    Err(e) => {
+                        tracing::warn!(code = e.code(), error = %e, "writing task progress failed")
+                    }
                 }
             }
         });
         let clock = Arc::new(Mutex::new(StageClock {
-            stage: "downloading",
+            stage: "starting",
             since: started,
         }));
         Self {
@@ -166,7 +154,7 @@ impl Reporter {
         crate::metrics::stage_finished(clock.stage, clock.since.elapsed());
     }
 
-    /// Set once the job left the `running` state under us (cancelled).
+    /// Set once the task is no longer ours to run (cancelled, taken over).
     pub fn cancel_flag(&self) -> Arc<AtomicBool> {
         self.cancelled.clone()
     }
@@ -179,18 +167,5 @@ impl Reporter {
 impl Drop for Reporter {
     fn drop(&mut self) {
         self.task.abort();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn eta_extrapolates_linearly_and_stays_quiet_when_unknown() {
-        assert_eq!(eta_seconds(Duration::from_secs(10), 50.0), Some(10));
-        assert_eq!(eta_seconds(Duration::from_secs(30), 75.0), Some(10));
-        assert_eq!(eta_seconds(Duration::from_secs(10), 0.0), None);
-        assert_eq!(eta_seconds(Duration::from_secs(10), 100.0), None);
     }
 }

@@ -90,32 +90,10 @@ impl PublishError {
 
 /// Every publishable file under `dir`, as sorted relative paths.
 pub fn collect(dir: &Path) -> Result<Vec<(String, AssetKind)>, PublishError> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(current) = stack.pop() {
-        let walk = |source| PublishError::Walk {
-            path: current.clone(),
-            source,
-        };
-        for entry in std::fs::read_dir(&current).map_err(walk)? {
-            let entry = entry.map_err(walk)?;
-            let path = entry.path();
-            let file_type = entry.file_type().map_err(walk)?;
-            if file_type.is_dir() {
-                stack.push(path);
-            } else if file_type.is_file() {
-                let Ok(rel) = path.strip_prefix(dir) else {
-                    continue;
-                };
-                let rel = rel.to_string_lossy().replace('\\', "/");
-                if let Some(kind) = AssetKind::of(&rel) {
-                    out.push((rel, kind));
-                }
-            }
-        }
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out)
+    Ok(walk(dir)?
+        .into_iter()
+        .filter_map(|rel| AssetKind::of(&rel).map(|kind| (rel, kind)))
+        .collect())
 }
 
 /// Uploads `dir` under `prefix` (ending in `/`), master playlist last.
@@ -153,6 +131,67 @@ pub async fn publish_dir(
     assets.push(upload(master).await?);
     metrics_bytes(&assets);
     Ok(assets)
+}
+
+/// Uploads `dir/rel`: a file to the key `dest`, or every file of a
+/// directory to `dest` + its path inside the directory (a chunk's
+/// segments, tiles and poster). Returns the objects uploaded; a missing
+/// `rel` uploads nothing.
+pub async fn publish_files(
+    store: &dyn ObjectStore,
+    dir: &Path,
+    rel: &str,
+    dest: &str,
+) -> Result<usize, PublishError> {
+    let root = dir.join(rel);
+    let files: Vec<(PathBuf, String)> = if root.is_file() {
+        vec![(root.clone(), dest.to_owned())]
+    } else if root.is_dir() {
+        walk(&root)?
+            .into_iter()
+            .map(|inner| (root.join(&inner), format!("{dest}{inner}")))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let count = files.len();
+    futures::stream::iter(files)
+        .map(|(path, key)| async move {
+            store
+                .put_file(&key, &path, Some(content_type_for(&key)))
+                .await
+                .map(|_| ())
+        })
+        .buffer_unordered(UPLOAD_CONCURRENCY)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(count)
+}
+
+/// Every file under `dir`, as sorted relative paths with `/` separators.
+fn walk(dir: &Path) -> Result<Vec<String>, PublishError> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        let fail = |source| PublishError::Walk {
+            path: current.clone(),
+            source,
+        };
+        for entry in std::fs::read_dir(&current).map_err(fail)? {
+            let entry = entry.map_err(fail)?;
+            let path = entry.path();
+            let file_type = entry.file_type().map_err(fail)?;
+            if file_type.is_dir() {
+                stack.push(path);
+            } else if file_type.is_file()
+                && let Ok(rel) = path.strip_prefix(dir)
+            {
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 fn metrics_bytes(assets: &[PublishedAsset]) {

@@ -1,6 +1,9 @@
 //! Registers a published video: PostgreSQL first (the record of truth, in one
-//! transaction), then the MongoDB catalog derived from it. Both steps replace
-//! what a previous attempt wrote, so registering twice leaves one result.
+//! transaction), then the MongoDB catalog derived from it. Registration adds
+//! to what the video has: each rendition and asset is inserted or updated
+//! by its name or key and nothing else is deleted, so a later task can
+//! extend a ready video (one more rendition, one more asset), and
+//! registering twice leaves one result.
 
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -63,7 +66,7 @@ pub async fn register(
     let top = manifest.video.iter().max_by_key(|r| r.height.unwrap_or(0));
     let mut tx = db.begin().await?;
     let video: Video = sqlx::query_as(
-        "UPDATE videos SET status = 'ready', output_prefix = $2, duration_ms = $3, width = $4, height = $5,
+        "UPDATE videos SET status = $6, output_prefix = $2, duration_ms = $3, width = $4, height = $5,
                 error_code = NULL, error_message = NULL, updated_at = now()
          WHERE id = $1 RETURNING *",
     )
@@ -72,20 +75,13 @@ pub async fn register(
     .bind(ms(manifest.duration_s))
     .bind(top.and_then(|r| i32_of(r.width)))
     .bind(top.and_then(|r| i32_of(r.height)))
+    .bind(vod_core::store::VideoStatus::Ready)
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(RegisterError::UnknownVideo(video_id))?;
 
-    sqlx::query("DELETE FROM renditions WHERE video_id = $1")
-        .bind(video_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM assets WHERE video_id = $1 AND kind <> 'source'")
-        .bind(video_id)
-        .execute(&mut *tx)
-        .await?;
     for r in manifest.video.iter().chain(manifest.audio.iter()) {
-        insert_rendition(&mut tx, video_id, output_prefix, r).await?;
+        upsert_rendition(&mut tx, video_id, output_prefix, r).await?;
     }
     for a in assets {
         sqlx::query(
@@ -108,7 +104,7 @@ pub async fn register(
     Ok(entry)
 }
 
-async fn insert_rendition(
+async fn upsert_rendition(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     video_id: Uuid,
     output_prefix: &str,
@@ -117,7 +113,12 @@ async fn insert_rendition(
     sqlx::query(
         "INSERT INTO renditions (video_id, name, kind, width, height, frame_rate, bandwidth,
              average_bandwidth, codecs, playlist_key, segment_count, bytes, duration_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         ON CONFLICT (video_id, name) DO UPDATE SET kind = EXCLUDED.kind, width = EXCLUDED.width,
+             height = EXCLUDED.height, frame_rate = EXCLUDED.frame_rate, bandwidth = EXCLUDED.bandwidth,
+             average_bandwidth = EXCLUDED.average_bandwidth, codecs = EXCLUDED.codecs,
+             playlist_key = EXCLUDED.playlist_key, segment_count = EXCLUDED.segment_count,
+             bytes = EXCLUDED.bytes, duration_ms = EXCLUDED.duration_ms",
     )
     .bind(video_id)
     .bind(&r.name)
@@ -158,7 +159,7 @@ pub fn catalog_entry(
         title: video.title.clone(),
         description: video.description.clone(),
         tags: video.tags.clone(),
-        status: video.status.clone(),
+        status: video.status.to_string(),
         duration_s: Some(manifest.duration_s),
         playback_url: url_of(AssetKind::MasterPlaylist),
         poster_url: url_of(AssetKind::Poster),

@@ -32,31 +32,9 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     )
 }
 
-/// Records one delivery per active webhook subscribed to `event`. Callers
-/// pass the transaction that records the state change (an outbox): the
-/// event exists exactly when the change does.
-pub async fn enqueue_event<'e>(
-    db: impl sqlx::PgExecutor<'e>,
-    event: &str,
-    data: Value,
-) -> Result<u64, sqlx::Error> {
-    let id = Uuid::now_v7();
-    let payload = serde_json::json!({
-        "id": id,
-        "type": event,
-        "created_at": chrono::Utc::now().to_rfc3339(),
-        "data": data,
-    });
-    let done = sqlx::query(
-        "INSERT INTO webhook_deliveries (id, webhook_id, event, payload)
-         SELECT gen_random_uuid(), w.id, $1, $2 FROM webhooks w WHERE w.active AND $1 = ANY (w.events)",
-    )
-    .bind(event)
-    .bind(payload)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected())
-}
+/// Events are recorded by the store, in the transaction of the change they
+/// announce (`vod_core::store::outbox`); this module delivers them.
+pub use vod_core::store::outbox::enqueue_event;
 
 #[derive(sqlx::FromRow)]
 struct Due {
@@ -118,7 +96,7 @@ async fn dispatch_due(db: &PgPool, client: &reqwest::Client) -> Result<(), sqlx:
             "pending"
         };
         let retry_in =
-            crate::job::backoff(attempts, Duration::from_secs(1), Duration::from_secs(1800));
+            crate::task::backoff(attempts, Duration::from_secs(1), Duration::from_secs(1800));
         sqlx::query(
             "UPDATE webhook_deliveries SET state = $2, attempts = $3, last_status_code = $4, last_error = $5,
                  delivered_at = CASE WHEN $2 = 'delivered' THEN now() END,

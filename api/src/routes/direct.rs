@@ -181,7 +181,7 @@ async fn record(
     part_count: u64,
     who: &str,
 ) -> Result<vod_core::db::Video, ApiError> {
-    let video = records::insert_video(state, video_id, meta, "uploading", key, Some(size)).await?;
+    let video = records::insert_video(state, video_id, meta, key, Some(size)).await?;
     sqlx::query(
         "INSERT INTO uploads (video_id, upload_id, key, size, part_size, part_count, created_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -15,7 +15,7 @@ use futures::{Stream, StreamExt};
 use uuid::Uuid;
 use vod_core::Services;
 use vod_core::events::{JobEvent, events_channel};
-use vod_core::jobs::latest_job_for_video;
+use vod_core::store::jobs::{latest_job_for_video, with_tasks};
 
 use crate::auth::RequireViewer;
 use crate::records::parse_id;
@@ -70,13 +70,16 @@ async fn snapshot(services: &Services, id: Uuid) -> Result<(JobEvent, bool), Api
     let video = vod_core::db::get_video(&services.db, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("video {id} does not exist")))?;
-    let job = latest_job_for_video(&services.db, id).await?;
+    let job = match latest_job_for_video(&services.db, id).await? {
+        Some(job) => Some(with_tasks(&services.db, job).await?),
+        None => None,
+    };
     let event = match &job {
         Some(j) => JobEvent {
             video_id: id,
             job_id: j.id,
-            state: j.state.clone(),
-            stage: j.stage.clone().unwrap_or_else(|| j.state.clone()),
+            state: j.state.to_string(),
+            stage: j.stage.clone().unwrap_or_else(|| j.state.to_string()),
             percent: j.percent.unwrap_or(0.0),
             eta_seconds: j.eta_seconds,
             error_code: j.error_code.clone(),
@@ -86,8 +89,8 @@ async fn snapshot(services: &Services, id: Uuid) -> Result<(JobEvent, bool), Api
         None => JobEvent {
             video_id: id,
             job_id: Uuid::nil(),
-            state: video.status.clone(),
-            stage: video.status.clone(),
+            state: video.status.to_string(),
+            stage: video.status.to_string(),
             percent: 0.0,
             eta_seconds: None,
             error_code: video.error_code.clone(),

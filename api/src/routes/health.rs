@@ -4,6 +4,8 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde_json::json;
 
+use vod_core::store::JobState;
+
 use crate::AppState;
 
 /// The process is up; says nothing about dependencies.
@@ -15,7 +17,7 @@ pub async fn healthz() -> impl IntoResponse {
 }
 
 /// Every dependency answered within the timeout; 503 naming the ones that did
-/// not. The body also counts queued jobs `waiting` in the Redis queue and
+/// not. The body also counts queued tasks `waiting` in the Redis queue and
 /// `stranded` outside it (the relay pushes those once Redis answers).
 #[utoipa::path(get, path = "/readyz", tag = "health", responses(
     (status = 200, description = "Every dependency answered", body = serde_json::Value),
@@ -46,39 +48,27 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// Prometheus text: requests, upload bytes, jobs by state, queued jobs
+/// Prometheus text: requests, upload bytes, jobs by state, queued tasks
 /// waiting in the queue or stranded outside it.
 #[utoipa::path(get, path = "/metrics", tag = "health",
     responses((status = 200, description = "Prometheus exposition format", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     // Job counts by state come from the record of truth at scrape time, so
     // they are right whichever process changed them.
-    let counts: Result<Vec<(String, i64)>, _> =
-        sqlx::query_as("SELECT state, count(*) FROM jobs GROUP BY state")
-            .fetch_all(&state.services.db)
-            .await;
-    match counts {
+    match vod_core::store::jobs::counts_by_state(&state.services.db).await {
         Ok(counts) => {
-            for s in [
-                "queued",
-                "running",
-                "retrying",
-                "succeeded",
-                "failed",
-                "cancelled",
-                "dead",
-            ] {
+            for s in JobState::ALL {
                 let n = counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
-                metrics::gauge!("vod_jobs", "state" => s).set(n as f64);
+                metrics::gauge!("vod_jobs", "state" => s.as_str()).set(n as f64);
             }
         }
         Err(e) => tracing::warn!(error = %e, "counting jobs for /metrics failed"),
     }
     match vod_core::jobs::queued_counts(&state.services.db).await {
         Ok(q) => {
-            metrics::gauge!("vod_queued_jobs", "queue" => "waiting").set(q.waiting as f64);
-            metrics::gauge!("vod_queued_jobs", "queue" => "stranded").set(q.stranded as f64);
-            metrics::gauge!("vod_oldest_stranded_job_seconds")
+            metrics::gauge!("vod_queued_tasks", "queue" => "waiting").set(q.waiting as f64);
+            metrics::gauge!("vod_queued_tasks", "queue" => "stranded").set(q.stranded as f64);
+            metrics::gauge!("vod_oldest_stranded_task_seconds")
                 .set(q.oldest_stranded_secs.unwrap_or(0.0));
         }
         Err(e) => tracing::warn!(error = %e, "counting queued jobs for /metrics failed"),

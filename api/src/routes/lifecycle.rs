@@ -5,14 +5,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use vod_core::events::{JobEvent, publish};
-use vod_core::jobs::{JobRecord, Repush, latest_job_for_video};
+use vod_core::jobs::Repush;
 use vod_core::storage::ObjectStore;
+use vod_core::store::jobs::{latest_job_for_video, with_tasks};
+use vod_core::store::{JobRecord, JobState, VideoStatus};
 
 use crate::auth::RequireUploader;
 use crate::records::{invalidate, parse_id};
 use crate::{ApiError, AppState};
-
-const ACTIVE: &[&str] = &["queued", "running", "retrying"];
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct JobEnvelope {
@@ -20,10 +20,11 @@ pub struct JobEnvelope {
 }
 
 /// `POST /v1/videos/{id}/retry`: a new job for a video whose last one failed,
-/// or the same job pushed again when it is queued but not in the queue.
+/// or, for an unfinished job, its queued tasks pushed again when the queue
+/// does not hold them.
 #[utoipa::path(post, path = "/v1/videos/{id}/retry", tag = "videos", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Video id")),
-    responses((status = 202, description = "A new job, or the stranded job pushed again", body = JobEnvelope),
+    responses((status = 202, description = "A new job, or the stranded job's tasks pushed again", body = JobEnvelope),
         (status = 401, body = crate::openapi::ErrorBody), (status = 403, body = crate::openapi::ErrorBody), (status = 404, body = crate::openapi::ErrorBody),
         (status = 409, description = "The last job is running, waiting in the queue, or succeeded", body = crate::openapi::ErrorBody),
         (status = 503, description = "The job is stranded and the queue (Redis) cannot be reached; it is sent when it answers", body = crate::openapi::ErrorBody)))]
@@ -43,25 +44,23 @@ pub async fn retry(
         ));
     }
     if let Some(job) = latest_job_for_video(&s.db, id).await? {
-        if job.state == "queued" {
-            return repush(&state, job, &who.name).await;
-        }
-        if ACTIVE.contains(&job.state.as_str()) {
+        if job.state.is_active() {
+            let job = with_tasks(&s.db, job).await?;
+            if job.queue_status.is_some() {
+                return repush(&state, job, &who.name).await;
+            }
             return Err(ApiError::Conflict(format!(
                 "job {} is still {}",
                 job.id, job.state
             )));
         }
-        if job.state == "succeeded" && video.status == "ready" {
+        if job.state == JobState::Succeeded && video.status == VideoStatus::Ready {
             return Err(ApiError::Conflict(
                 "the video is ready; nothing to retry".into(),
             ));
         }
     }
-    let attempt: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE video_id = $1")
-        .bind(id)
-        .fetch_one(&s.db)
-        .await?;
+    let attempt = vod_core::store::jobs::count_for_video(&s.db, id).await?;
     let job = s
         .jobs
         .enqueue_transcode(&s.db, id, &format!("retry:{id}:{attempt}"))
@@ -71,18 +70,18 @@ pub async fn retry(
     Ok((StatusCode::ACCEPTED, Json(JobEnvelope { job })).into_response())
 }
 
-/// A queued job the queue does not hold (a refused push, or lost by Redis)
-/// is pushed again at once rather than left to the relay.
+/// Queued tasks the queue does not hold (a refused push, or lost by Redis)
+/// are pushed again at once rather than left to the relay.
 async fn repush(state: &AppState, job: JobRecord, by: &str) -> Result<Response, ApiError> {
     let s = &state.services;
     match s.jobs.repush_if_missing(&s.db, &job).await {
         Ok(Repush::Held) => Err(ApiError::Conflict(format!(
-            "job {} is queued and waiting for a worker",
-            job.id
+            "job {} is {} and its queued tasks wait for a worker",
+            job.id, job.state
         ))),
         Ok(Repush::Pushed(job)) => {
             invalidate(state, job.video_id).await;
-            tracing::info!(video_id = %job.video_id, job_id = %job.id, by, "stranded job pushed again on retry");
+            tracing::info!(video_id = %job.video_id, job_id = %job.id, by, "stranded tasks pushed again on retry");
             Ok((StatusCode::ACCEPTED, Json(JobEnvelope { job: *job })).into_response())
         }
         Err(vod_core::jobs::QueueError::Backend(e)) => {
@@ -101,8 +100,8 @@ async fn repush(state: &AppState, job: JobRecord, by: &str) -> Result<Response, 
     }
 }
 
-/// `POST /v1/jobs/{id}/cancel`: a queued job never starts; a running one stops
-/// at its next progress report and publishes nothing playable.
+/// `POST /v1/jobs/{id}/cancel`: a queued job never starts; its running tasks
+/// stop at their next heartbeat (within seconds) and publish nothing playable.
 #[utoipa::path(post, path = "/v1/jobs/{id}/cancel", tag = "jobs", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Job id")),
     responses((status = 202, body = JobEnvelope),
@@ -115,36 +114,15 @@ pub async fn cancel(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id, "job")?;
     let s = &state.services;
-    let mut tx = s.db.begin().await?;
-    let job: Option<JobRecord> = sqlx::query_as(
-        "UPDATE jobs SET state = 'cancelled', finished_at = CASE WHEN state = 'running' THEN NULL ELSE now() END,
-             error_code = 'job.cancelled', error_message = 'cancelled by a user', updated_at = now()
-         WHERE id = $1 AND state IN ('queued', 'running', 'retrying') RETURNING *",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(job) = job else {
-        let existing = vod_core::jobs::get_job(&s.db, id).await?;
-        return Err(match existing {
-            None => ApiError::NotFound(format!("job {id} does not exist")),
-            Some(j) => ApiError::Conflict(format!("job {id} is already {}", j.state)),
-        });
+    let job = match vod_core::store::jobs::cancel(&s.db, id).await? {
+        Ok(job) => with_tasks(&s.db, job).await?,
+        Err(ended) => return Err(ApiError::Conflict(format!("job {id} is already {ended}"))),
     };
-    // A running job's worker marks the video when it stops; nobody else will for a queued one.
-    sqlx::query(
-        "UPDATE videos SET status = 'failed', error_code = 'job.cancelled', error_message = 'cancelled by a user',
-             updated_at = now() WHERE id = $1",
-    )
-    .bind(job.video_id)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
     invalidate(&state, job.video_id).await;
     let event = JobEvent {
         video_id: job.video_id,
         job_id: job.id,
-        state: "cancelled".into(),
+        state: JobState::Cancelled.to_string(),
         stage: "cancelled".into(),
         percent: job.percent.unwrap_or(0.0),
         eta_seconds: None,
@@ -173,14 +151,8 @@ pub async fn delete(
     let video = vod_core::db::get_video(&s.db, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("video {id} does not exist")))?;
-    // Stop workers first: a running job checks its record before publishing.
-    sqlx::query(
-        "UPDATE jobs SET state = 'cancelled', error_code = 'video.deleted', updated_at = now()
-         WHERE video_id = $1 AND state IN ('queued', 'running', 'retrying')",
-    )
-    .bind(id)
-    .execute(&s.db)
-    .await?;
+    // Stop workers first: a running task checks its record before publishing.
+    vod_core::store::jobs::cancel_all_for_video(&s.db, id).await?;
     let mut removed = 0usize;
     for obj in s.outputs.list(&format!("videos/{id}/")).await? {
         s.outputs.delete(&obj.key).await?;

@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use vod_core::db::get_video;
+use vod_core::store::VideoStatus;
 
 use crate::auth::RequireViewer;
 use crate::playback::grant;
@@ -60,10 +61,10 @@ pub async fn session(
     let id = parse_id(&raw_id, "video")?;
     let video = get_video(&state.services.db, id)
         .await?
-        .filter(|v| v.status != "deleted")
+        .filter(|v| v.status != VideoStatus::Deleted)
         .ok_or_else(|| ApiError::NotFound(format!("video {id} does not exist")))?;
     let playback = &state.config.playback;
-    let master = (video.status == "ready").then(|| {
+    let master = (video.status == VideoStatus::Ready).then(|| {
         playback.url(&format!(
             "{}hls/master.m3u8",
             vod_core::keys::output_prefix(id)

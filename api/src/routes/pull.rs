@@ -117,8 +117,7 @@ pub async fn pull(
         }
     };
     upload.commit().await?;
-    let video =
-        records::insert_video(&state, video_id, &meta, "uploading", &key, Some(bytes)).await;
+    let video = records::insert_video(&state, video_id, &meta, &key, Some(bytes)).await;
     if let Err(e) = video {
         if let Err(del) = state.services.sources.delete(&key).await {
             tracing::warn!(%key, error = %del, "orphan source not deleted");

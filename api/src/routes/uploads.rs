@@ -105,8 +105,7 @@ pub async fn create(
     let container = upload.container().map(|c| c.name()).unwrap_or("unknown");
     let key = upload.key().to_owned();
     upload.commit().await?;
-    let video =
-        records::insert_video(&state, video_id, &meta, "uploading", &key, Some(bytes)).await;
+    let video = records::insert_video(&state, video_id, &meta, &key, Some(bytes)).await;
     if let Err(e) = video {
         // The row is the only way to find the object again; without it, remove it.
         if let Err(del) = state.services.sources.delete(&key).await {

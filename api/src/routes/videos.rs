@@ -8,7 +8,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 use vod_core::db::{Video, Visibility, get_video};
-use vod_core::jobs::get_job;
+use vod_core::store::VideoStatus;
+use vod_core::store::jobs::{get_job, with_tasks};
 
 use crate::auth::{RequireUploader, RequireViewer};
 use crate::extract::{ApiJson, ApiQuery};
@@ -17,15 +18,6 @@ use crate::records::{
 };
 use crate::{ApiError, AppState};
 
-const STATUSES: &[&str] = &[
-    "created",
-    "uploading",
-    "queued",
-    "processing",
-    "ready",
-    "failed",
-    "deleted",
-];
 const MAX_PER_PAGE: u32 = 100;
 /// Deep offsets are slow and nobody pages that far by hand.
 const MAX_PAGE: u32 = 1000;
@@ -115,13 +107,14 @@ pub async fn patch(
     let video: Option<Video> = sqlx::query_as(
         "UPDATE videos SET title = COALESCE($2, title), description = COALESCE($3, description),
              tags = COALESCE($4, tags), visibility = COALESCE($5, visibility), updated_at = now()
-         WHERE id = $1 AND status <> 'deleted' RETURNING *",
+         WHERE id = $1 AND status <> $6 RETURNING *",
     )
     .bind(id)
     .bind(&title)
     .bind(&description)
     .bind(&tags)
     .bind(req.visibility.map(Visibility::as_str))
+    .bind(VideoStatus::Deleted)
     .fetch_optional(&state.services.db)
     .await?;
     let video = video.ok_or_else(|| ApiError::NotFound(format!("video {id} does not exist")))?;
@@ -179,14 +172,22 @@ pub async fn list(
         )));
     }
     let per_page = params.per_page.unwrap_or(20).clamp(1, MAX_PER_PAGE);
-    if let Some(status) = &params.status
-        && !STATUSES.contains(&status.as_str())
-    {
-        return Err(ApiError::BadRequest(format!(
-            "unknown status {status:?}; one of {}",
-            STATUSES.join(", ")
-        )));
-    }
+    let status: Option<VideoStatus> = match &params.status {
+        None => None,
+        Some(text) => Some(
+            VideoStatus::ALL
+                .iter()
+                .copied()
+                .find(|s| s.as_str() == text)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = VideoStatus::ALL.iter().map(|s| s.as_str()).collect();
+                    ApiError::BadRequest(format!(
+                        "unknown status {text:?}; one of {}",
+                        names.join(", ")
+                    ))
+                })?,
+        ),
+    };
     let offset = i64::from((page - 1) * per_page);
     let limit = i64::from(per_page);
     let db = &state.services.db;
@@ -200,7 +201,7 @@ pub async fn list(
                AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR $3 = ANY(tags))",
         )
         .bind(&ids)
-        .bind(&params.status)
+        .bind(status)
         .bind(&params.tag)
         .fetch_all(db)
         .await?;
@@ -222,7 +223,7 @@ pub async fn list(
              WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR $2 = ANY(tags))
              ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4",
         )
-        .bind(&params.status)
+        .bind(status)
         .bind(&params.tag)
         .bind(limit + 1)
         .bind(offset)
@@ -242,7 +243,7 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Job id")),
-    responses((status = 200, body = vod_core::jobs::JobRecord),
+    responses((status = 200, description = "The job with its plan and its tasks (state, worker, timings)", body = vod_core::store::JobRecord),
         (status = 400, body = crate::openapi::ErrorBody), (status = 401, body = crate::openapi::ErrorBody), (status = 404, body = crate::openapi::ErrorBody)))]
 pub async fn job(
     State(state): State<AppState>,
@@ -250,8 +251,9 @@ pub async fn job(
     Path(raw_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&raw_id, "job")?;
-    let job = get_job(&state.services.db, id)
+    let db = &state.services.db;
+    let job = get_job(db, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("job {id} does not exist")))?;
-    Ok(Json(job).into_response())
+    Ok(Json(with_tasks(db, job).await?).into_response())
 }

@@ -1,11 +1,11 @@
-//! What the Redis queue holds right now: the jobs waiting in apalis' pending
-//! list and scheduled set, and the ones fetched by a worker (its in-flight
-//! set). The relay compares this with the `queued` rows of PostgreSQL to
-//! find jobs the queue lost (a refused push, a Redis that restarted
-//! without its data, a failover that dropped the last writes).
+//! What the Redis queue holds right now: the tasks waiting in apalis'
+//! pending list and scheduled set, and the ones fetched by a worker (its
+//! in-flight set). The relay compares this with the `queued` rows of
+//! PostgreSQL to find tasks the queue lost (a refused push, a Redis that
+//! restarted without its data, a failover that dropped the last writes).
 //!
-//! apalis keeps a task's payload in a hash under its own task id, so the
-//! job ids come from decoding the payloads. One Lua script reads every set
+//! apalis keeps a message in a hash under its own id, so our task ids come
+//! from decoding the messages. One Lua script reads every set
 //! and the payloads at once: a task moving from the pending list to an
 //! in-flight set (a fetch) between two separate reads could otherwise be
 //! missed and pushed a second time.
@@ -14,7 +14,8 @@ use std::collections::HashSet;
 
 use uuid::Uuid;
 
-use super::{JobQueue, QueueError, TranscodeTask};
+use super::{JobQueue, QueueError};
+use crate::store::TaskMessage;
 
 /// KEYS: pending list, scheduled set, workers set, payload hash.
 /// ARGV[1]: the prefix of the workers' in-flight sets (`<prefix>:<worker>`).
@@ -44,18 +45,18 @@ end
 return payloads
 ";
 
-/// The job ids the queue holds (pending, scheduled or fetched by a worker).
+/// The task ids the queue holds (pending, scheduled or fetched by a worker).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Census {
     pub held: HashSet<Uuid>,
-    /// Payloads that did not decode as a transcode task (another version,
+    /// Payloads that did not decode as a task message (another version,
     /// or damaged); counted so a growing number gets noticed.
     pub undecodable: usize,
 }
 
 impl Census {
-    pub fn holds(&self, job_id: Uuid) -> bool {
-        self.held.contains(&job_id)
+    pub fn holds(&self, task_id: Uuid) -> bool {
+        self.held.contains(&task_id)
     }
 }
 
@@ -83,9 +84,9 @@ impl JobQueue {
 fn decode(payloads: &[Vec<u8>]) -> Census {
     let mut census = Census::default();
     for raw in payloads {
-        match serde_json::from_slice::<TranscodeTask>(raw) {
-            Ok(task) => {
-                census.held.insert(task.job_id);
+        match serde_json::from_slice::<TaskMessage>(raw) {
+            Ok(message) => {
+                census.held.insert(message.task_id);
             }
             Err(_) => census.undecodable += 1,
         }
@@ -98,17 +99,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn payloads_decode_to_job_ids_and_strangers_are_counted() {
+    fn payloads_decode_to_task_ids_and_strangers_are_counted() {
         let a = Uuid::now_v7();
         let b = Uuid::now_v7();
         let payloads = vec![
-            serde_json::to_vec(&TranscodeTask {
+            serde_json::to_vec(&TaskMessage {
                 v: 1,
-                job_id: a,
-                video_id: Uuid::nil(),
+                task_id: a,
+                job_id: Uuid::nil(),
+                kind: crate::store::TaskKind::Audio,
             })
             .unwrap_or_default(),
-            format!(r#"{{"v":1,"job_id":"{b}","video_id":"{a}"}}"#).into_bytes(),
+            format!(r#"{{"v":1,"task_id":"{b}","job_id":"{a}","kind":"encode_chunk"}}"#)
+                .into_bytes(),
             b"not json".to_vec(),
             br#"{"v":1}"#.to_vec(),
         ];

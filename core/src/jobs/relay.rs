@@ -1,12 +1,12 @@
-//! The relay: every job recorded as `queued` in PostgreSQL reaches the Redis
-//! queue, whatever happened to its first push.
+//! The relay: every task recorded as `queued` in PostgreSQL reaches the
+//! Redis queue, whatever happened to its first push.
 //!
-//! - **Push**: queued rows that were never pushed (Redis refused the push,
+//! - **Push**: queued tasks that were never pushed (Redis refused the push,
 //!   or the process died between its commit and its push) are pushed.
-//! - **Audit**: queued rows marked pushed that the queue no longer holds
+//! - **Audit**: queued tasks marked pushed that the queue no longer holds
 //!   (a Redis restarted without its data, a failover that lost the last
 //!   writes) are marked stranded, and the next push round sends them again;
-//!   running rows whose worker went silent and whose delivery the queue no
+//!   running tasks whose worker went silent and whose delivery the queue no
 //!   longer holds are pushed again too, so another worker takes them over.
 //!
 //! Both the API and every worker run it; row locks (`SKIP LOCKED`) keep two
@@ -18,21 +18,22 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::{JobQueue, JobRecord, QueueError, QueueStatus};
+use super::{JobQueue, QueueError};
 use crate::Services;
 use crate::events::{JobEvent, publish};
+use crate::store::{QueueStatus, TaskRecord};
 
 #[derive(Debug, Clone)]
 pub struct RelaySettings {
-    /// How often stranded jobs are pushed.
+    /// How often stranded tasks are pushed.
     pub interval: Duration,
-    /// A job that just became queued gets this long for its own push first.
+    /// A task that just became queued gets this long for its own push first.
     pub grace: Duration,
     /// How often the queue is audited against PostgreSQL.
     pub audit_every: Duration,
-    /// Pushed jobs younger than this are not audited (they may be in flight).
+    /// Pushed tasks younger than this are not audited (they may be in flight).
     pub audit_min_age: Duration,
-    /// A running job whose heartbeat is older than this, and that the queue
+    /// A running task whose heartbeat is older than this, and that the queue
     /// does not hold, lost its worker and its delivery: it is pushed again.
     pub lost_running_after: Duration,
     /// Rows pushed per round.
@@ -55,9 +56,9 @@ impl Default for RelaySettings {
 /// What an audit found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Audit {
-    /// Queued jobs the queue no longer held, now stranded (pushed next round).
+    /// Queued tasks the queue no longer held, now stranded (pushed next round).
     pub lost_queued: Vec<Uuid>,
-    /// Running jobs without a live worker or a delivery, pushed again.
+    /// Running tasks without a live worker or a delivery, pushed again.
     pub lost_running: Vec<Uuid>,
 }
 
@@ -76,15 +77,15 @@ impl Relay {
         &self.services.jobs
     }
 
-    /// Pushes stranded jobs (never pushed, or found lost by an audit).
+    /// Pushes stranded tasks (never pushed, or found lost by an audit).
     /// The rows stay locked (`SKIP LOCKED` for other relays) and stranded
     /// until their push succeeded, so readers never see a job as waiting
     /// that is not in the queue. Stops at the first refused push: Redis is
     /// down, the rest would fail the same way and stay stranded.
     pub async fn push_stranded(&self) -> Result<Vec<Uuid>, QueueError> {
         let mut tx = self.services.db.begin().await?;
-        let stranded: Vec<JobRecord> = sqlx::query_as(
-            "SELECT * FROM jobs
+        let stranded: Vec<TaskRecord> = sqlx::query_as(
+            "SELECT * FROM tasks
              WHERE state = 'queued' AND pushed_at IS NULL
                AND updated_at < now() - make_interval(secs => $1)
              ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED",
@@ -95,21 +96,25 @@ impl Relay {
         .await?;
         let mut pushed = Vec::with_capacity(stranded.len());
         let mut refused = None;
-        for job in &stranded {
-            if let Err(e) = self.queue().push(job).await {
+        for task in &stranded {
+            if let Err(e) = self.queue().push(task).await {
                 refused = Some(e);
                 break;
             }
-            pushed.push(job.id);
+            pushed.push(task.id);
         }
-        sqlx::query("UPDATE jobs SET pushed_at = now() WHERE id = ANY($1)")
+        sqlx::query("UPDATE tasks SET pushed_at = now() WHERE id = ANY($1)")
             .bind(&pushed)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        for job in stranded.iter().filter(|j| pushed.contains(&j.id)) {
-            tracing::info!(job_id = %job.id, video_id = %job.video_id, "stranded job pushed to the queue");
+        for task in stranded.iter().filter(|t| pushed.contains(&t.id)) {
+            tracing::info!(task_id = %task.id, job_id = %task.job_id, "stranded task pushed to the queue");
             metrics::counter!("vod_queue_repushed_total", "reason" => "stranded").increment(1);
+            let Ok(Some(job)) = crate::store::jobs::get_job(&self.services.db, task.job_id).await
+            else {
+                continue;
+            };
             let event = JobEvent {
                 video_id: job.video_id,
                 job_id: job.id,
@@ -142,7 +147,7 @@ impl Relay {
             );
         }
         let candidates: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT id FROM jobs WHERE state = 'queued'
+            "SELECT id FROM tasks WHERE state = 'queued'
                AND pushed_at < now() - make_interval(secs => $1)",
         )
         .bind(self.settings.audit_min_age.as_secs_f64())
@@ -156,7 +161,7 @@ impl Relay {
             Vec::new()
         } else {
             sqlx::query_scalar(
-                "UPDATE jobs SET pushed_at = NULL
+                "UPDATE tasks SET pushed_at = NULL
                  WHERE id = ANY($1) AND state = 'queued'
                    AND pushed_at < now() - make_interval(secs => $2)
                  RETURNING id",
@@ -167,24 +172,24 @@ impl Relay {
             .await?
         };
         for id in &lost_queued {
-            tracing::warn!(job_id = %id, "the queue lost a queued job; it is pushed again");
+            tracing::warn!(task_id = %id, "the queue lost a queued task; it is pushed again");
             metrics::counter!("vod_queue_repushed_total", "reason" => "lost").increment(1);
         }
 
-        let silent: Vec<JobRecord> = sqlx::query_as(
-            "SELECT * FROM jobs WHERE state = 'running'
+        let silent: Vec<TaskRecord> = sqlx::query_as(
+            "SELECT * FROM tasks WHERE state = 'running'
                AND coalesce(heartbeat_at, updated_at) < now() - make_interval(secs => $1)",
         )
         .bind(self.settings.lost_running_after.as_secs_f64())
         .fetch_all(db)
         .await?;
         let mut lost_running = Vec::new();
-        for job in silent.into_iter().filter(|j| !census.holds(j.id)) {
-            tracing::warn!(job_id = %job.id, worker = ?job.worker,
-                "a running job's worker went silent and the queue no longer holds it; pushing it again");
-            self.queue().push(&job).await?;
+        for task in silent.into_iter().filter(|t| !census.holds(t.id)) {
+            tracing::warn!(task_id = %task.id, job_id = %task.job_id, worker = ?task.worker,
+                "a running task's worker went silent and the queue no longer holds it; pushing it again");
+            self.queue().push(&task).await?;
             metrics::counter!("vod_queue_repushed_total", "reason" => "lost_running").increment(1);
-            lost_running.push(job.id);
+            lost_running.push(task.id);
         }
         Ok(Audit {
             lost_queued,
@@ -223,7 +228,7 @@ impl Relay {
                 Err(e) if !failing => {
                     failing = true;
                     tracing::warn!(code = e.code(), error = %e,
-                        "queue relay: cannot reach the queue; stranded jobs wait for it");
+                        "queue relay: cannot reach the queue; stranded tasks wait for it");
                 }
                 Err(_) => {}
             }

@@ -79,6 +79,32 @@ impl S3Store {
         &self.client
     }
 
+    /// A presigned GET URL of `key`, valid for `expires_in`: media readers
+    /// (GStreamer's HTTP source) fetch byte ranges of it without our keys.
+    pub async fn presign_get(
+        &self,
+        key: &str,
+        expires_in: std::time::Duration,
+    ) -> Result<String, StorageError> {
+        let config =
+            aws_sdk_s3::presigning::PresigningConfig::expires_in(expires_in).map_err(|e| {
+                StorageError::Backend {
+                    op: "presign",
+                    key: key.to_owned(),
+                    message: e.to_string(),
+                }
+            })?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(|e| backend("presign get_object", key, e))?;
+        Ok(request.uri().to_owned())
+    }
+
     /// Fails unless the bucket exists and our credentials may use it.
     pub async fn check_bucket(&self) -> Result<(), StorageError> {
         self.client

@@ -2,8 +2,8 @@
 //! keys, large objects copied in parts, and a service outage.
 
 use vod_core::db::get_video;
-use vod_core::jobs::latest_job_for_video;
 use vod_core::storage::S3Store;
+use vod_core::store::jobs::latest_job_for_video;
 use vod_lambda::{IngestConfig, handle};
 use vod_tests::TestEnv;
 

@@ -59,6 +59,14 @@ struct Args {
     /// No progress bar (for logs and benchmarks).
     #[arg(long, short)]
     quiet: bool,
+    /// Encode in chunks of about this many seconds (whole segments), as the
+    /// workers do, instead of one pass; sources shorter than two chunks stay
+    /// single-pass. 0: one pass.
+    #[arg(long, default_value_t = 0.0)]
+    chunk_seconds: f64,
+    /// Chunks encoded at once with `--chunk-seconds` (each on its own graph).
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
 }
 
 fn main() -> ExitCode {
@@ -99,7 +107,7 @@ fn run(args: &Args) -> Result<(), PipelineError> {
             serde_json::to_string_pretty(&probe).unwrap_or_default()
         );
     }
-    let plan = vod_plan::plan(&probe, &limits)?;
+    let plan = vod_plan::plan(&probe, &limits)?.with_chunks(args.chunk_seconds);
     if args.plan_json {
         println!(
             "{}",
@@ -137,15 +145,37 @@ fn run(args: &Args) -> Result<(), PipelineError> {
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let manifest = vod_pipeline::run(&plan, &args.input, &args.outdir, &opts, |p| {
-        bar.set_message(match p.stage {
-            Stage::Transcoding => "transcoding",
-            Stage::Packaging => "packaging",
-            Stage::Done => "done",
-        });
-        bar.set_position((p.percent * 10.0) as u64);
-    })?;
-    bar.finish();
+    let manifest = if plan.chunks.is_some() {
+        bar.set_message("chunks");
+        let input = vod_pipeline::chunked::Input::File(args.input.clone());
+        let started = std::time::Instant::now();
+        let (manifest, chunks, _) = vod_pipeline::chunked::transcode_chunked(
+            &plan,
+            &input,
+            &args.outdir,
+            &opts,
+            args.jobs,
+        )?;
+        bar.finish_and_clear();
+        println!(
+            "{} chunks, {} at a time, in {:.1} s",
+            chunks.len(),
+            args.jobs.max(1),
+            started.elapsed().as_secs_f64()
+        );
+        manifest
+    } else {
+        let manifest = vod_pipeline::run(&plan, &args.input, &args.outdir, &opts, |p| {
+            bar.set_message(match p.stage {
+                Stage::Transcoding => "transcoding",
+                Stage::Packaging => "packaging",
+                Stage::Done => "done",
+            });
+            bar.set_position((p.percent * 10.0) as u64);
+        })?;
+        bar.finish();
+        manifest
+    };
     for r in manifest.video.iter().chain(manifest.audio.iter()) {
         println!(
             "{:>6}  {:<28} peak {:>6} kb/s  avg {:>6} kb/s  {} segments  {} bytes",
@@ -211,6 +241,14 @@ fn print_plan(probe: &vod_plan::Probe, plan: &vod_plan::Plan) {
         println!(
             "  thumbs: {}x{} every {}s, poster {}x{}",
             t.tile_width, t.tile_height, t.interval_s, t.poster_width, t.poster_height
+        );
+    }
+    if let Some(c) = &plan.chunks {
+        println!(
+            "  chunks: {} of {} segments ({:.2}s)",
+            c.chunks.len(),
+            c.segments_per_chunk(),
+            c.segments_per_chunk() as f64 * c.segment_frames as f64 * c.frame_s()
         );
     }
 }

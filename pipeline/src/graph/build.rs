@@ -10,6 +10,9 @@ use gstreamer as gst;
 use super::RunOptions;
 use super::rungs;
 use super::taps::{self, Frames, SegLog, Shared};
+use crate::chunked::Input;
+use crate::chunked::window::Window;
+use crate::chunked::{TilePicker, grid};
 use crate::error::{PipelineError, Result};
 use vod_plan::Plan;
 
@@ -20,6 +23,9 @@ pub(crate) struct Graph {
     pub tiles: Shared<Frames>,
     pub poster: Shared<Frames>,
     pub activity: Arc<AtomicU64>,
+    /// Where decoded video enters the head: a chunk's seek goes upstream
+    /// from here, to the demuxer alone (not through every sink).
+    pub video_head: Option<gst::Pad>,
 }
 
 pub(super) fn make(factory: &str) -> Result<gst::Element> {
@@ -103,27 +109,81 @@ pub(super) fn segmenter(
     Ok(sink)
 }
 
-/// What a graph produces: the whole package, or only the poster, sprites
-/// and storyboard (when another backend encodes the renditions).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a graph produces.
+#[derive(Debug, Clone)]
 pub(crate) enum Outputs {
+    /// The whole package in one pass.
     Package,
+    /// Only the poster, sprites and storyboard (when another backend
+    /// encodes the renditions).
     ThumbnailsOnly,
+    /// One chunk's frames of every video rung, its storyboard tiles and,
+    /// with `poster`, the poster (chunked encoding).
+    Chunk { window: Arc<Window>, poster: bool },
+    /// The audio rendition alone (chunked encoding).
+    Audio,
+}
+
+fn source(input: &Input) -> Result<gst::Element> {
+    match input {
+        Input::File(path) => {
+            let src = make("filesrc")?;
+            src.set_property("location", path.to_string_lossy().to_string());
+            Ok(src)
+        }
+        Input::Url(url) => {
+            // Seeks become ranged GETs, so a chunk reads its part of the file.
+            let src = make("souphttpsrc")?;
+            src.set_property("location", url);
+            src.set_property("retries", 5i32);
+            Ok(src)
+        }
+    }
+}
+
+/// Stops `decodebin` at the encoded form of streams of `kind` (`audio/` or
+/// `video/`) that a task does not use: exposed undecoded, they go to a
+/// fakesink for the cost of demuxing only. Container caps (`video/quicktime`)
+/// have no decoder and are plugged on as usual.
+fn skip_decoding(decode: &gst::Element, kind: &'static str) {
+    let decoders = gst::ElementFactory::factories_with_type(
+        gst::ElementFactoryType::DECODER,
+        gst::Rank::MARGINAL,
+    );
+    let decoders: Vec<gst::ElementFactory> = decoders.into_iter().collect();
+    decode.connect("autoplug-continue", false, move |args| {
+        let Some(caps) = args.get(2).and_then(|v| v.get::<gst::Caps>().ok()) else {
+            return Some(true.to_value());
+        };
+        let skip = caps
+            .structure(0)
+            .is_some_and(|s| s.name().starts_with(kind) && !s.name().ends_with("x-raw"))
+            && decoders.iter().any(|f| f.can_sink_any_caps(&caps));
+        Some((!skip).to_value())
+    });
 }
 
 pub(crate) fn build(
     plan: &Plan,
-    input: &Path,
+    input: &Input,
     hls: &Path,
     opts: &RunOptions,
-    outputs: Outputs,
+    outputs: &Outputs,
 ) -> Result<Graph> {
-    let thumbs_only = outputs == Outputs::ThumbnailsOnly;
+    let thumbs_only = matches!(outputs, Outputs::ThumbnailsOnly);
+    let window = match outputs {
+        Outputs::Chunk { window, .. } => Some(window.clone()),
+        _ => None,
+    };
     let pipeline = gst::Pipeline::new();
     let activity = Arc::new(AtomicU64::new(0));
-    let src = make("filesrc")?;
-    src.set_property("location", input.to_string_lossy().to_string());
+    let src = source(input)?;
     let decode = make("decodebin")?;
+    match outputs {
+        Outputs::Chunk { .. } => skip_decoding(&decode, "audio/"),
+        Outputs::Audio => skip_decoding(&decode, "video/"),
+        Outputs::Package | Outputs::ThumbnailsOnly => {}
+    }
     add_chain(&pipeline, &[src, decode.clone()])?;
 
     let mut graph = Graph {
@@ -133,10 +193,15 @@ pub(crate) fn build(
         tiles: Arc::new(Mutex::new(Frames::default())),
         poster: Arc::new(Mutex::new(Frames::default())),
         activity: activity.clone(),
+        video_head: None,
     };
 
     let mut video_entry = None;
-    if let Some(top) = plan.video.first() {
+    if let Some(top) = plan
+        .video
+        .first()
+        .filter(|_| !matches!(outputs, Outputs::Audio))
+    {
         // decodebin's multiqueue already decouples the decoder thread.
         // `deinterlace` passes progressive frames through; the rung
         // scalers take progressive I420 only, converted here once.
@@ -152,10 +217,20 @@ pub(crate) fn build(
             .field("framerate", fraction(top.fps_num, top.fps_den))
             .build();
         head.push(caps(s)?);
+        if let Some(w) = &window {
+            // Upstream of `videorate`, and after its caps filter.
+            let first = head.first().and_then(|e| e.static_pad("src"));
+            let last = head.last().and_then(|e| e.static_pad("src"));
+            if let (Some(first), Some(last)) = (first, last) {
+                w.attach_entry(&first);
+                w.attach_exit(&last);
+            }
+        }
         let tee = make("tee")?;
         head.push(tee.clone());
         add_chain(&pipeline, &head)?;
         video_entry = head.first().cloned();
+        graph.video_head = head.first().and_then(|e| e.static_pad("sink"));
         if thumbs_only {
             // No encoder reports activity here: the decoded frames do, so
             // the stall timeout still sees a working graph.
@@ -186,14 +261,20 @@ pub(crate) fn build(
                 rung,
                 feed,
                 fan_out,
+                window: window.as_ref(),
             };
             let (log, fan) = rungs::build(&pipeline, &feed_el, &branch, hls, opts, &activity)?;
             fans.push(fan);
             graph.video.push(log);
         }
         if let Some(spec) = &plan.thumbnails {
-            let interval_ns = u64::from(spec.interval_s) * 1_000_000_000;
-            let mut next = 0u64;
+            // A chunk's pickers continue where the single pass's would be
+            // at its first frame, on the exact grid times the head restamps.
+            let (grid, from, first) = match &window {
+                Some(w) => (w.grid, w.grid.offset(w.first), w.first),
+                None => (grid::Grid::new(top.fps_num, top.fps_den), 0, 0),
+            };
+            let mut picker = TilePicker::replayed(spec.interval_s, grid, first);
             let tiles = thumb_branch(
                 &pipeline,
                 &tee,
@@ -202,41 +283,47 @@ pub(crate) fn build(
                 &graph.tiles,
                 false,
             )?;
-            taps::attach_frame_picker(&tiles, move |t| {
-                if t + 1_000_000 >= next {
-                    next = (t / interval_ns + 1) * interval_ns;
-                    true
+            taps::attach_frame_picker(&tiles, move |t| picker.pick(from + t));
+            let poster_wanted = match outputs {
+                Outputs::Chunk { poster, .. } => *poster,
+                _ => true,
+            };
+            if poster_wanted {
+                let poster = thumb_branch(
+                    &pipeline,
+                    &tee,
+                    spec.poster_width,
+                    spec.poster_height,
+                    &graph.poster,
+                    true,
+                )?;
+                if window.is_some() {
+                    let at = grid::poster_frame(grid, spec.poster_at_s);
+                    taps::attach_frame_picker(&poster, move |t| grid.nearest(from + t) == at);
                 } else {
-                    false
+                    let at = (spec.poster_at_s * 1e9) as u64;
+                    let mut state = 0u8;
+                    // Pass the first frame as a fallback, then the first one
+                    // at 10 %.
+                    taps::attach_frame_picker(&poster, move |t| match state {
+                        0 => {
+                            state = if t >= at { 2 } else { 1 };
+                            true
+                        }
+                        1 if t >= at => {
+                            state = 2;
+                            true
+                        }
+                        _ => false,
+                    });
                 }
-            });
-            let at = (spec.poster_at_s * 1e9) as u64;
-            let mut state = 0u8;
-            let poster = thumb_branch(
-                &pipeline,
-                &tee,
-                spec.poster_width,
-                spec.poster_height,
-                &graph.poster,
-                true,
-            )?;
-            // Pass the first frame as a fallback, then the first one at 10 %.
-            taps::attach_frame_picker(&poster, move |t| match state {
-                0 => {
-                    state = if t >= at { 2 } else { 1 };
-                    true
-                }
-                1 if t >= at => {
-                    state = 2;
-                    true
-                }
-                _ => false,
-            });
+            }
         }
     }
 
     let mut audio_entry = None;
-    if let Some(a) = plan.audio.as_ref().filter(|_| !thumbs_only) {
+    let with_audio = matches!(outputs, Outputs::Package | Outputs::Audio);
+    if let Some(a) = plan.audio.as_ref().filter(|_| with_audio) {
         let log: Shared<SegLog> = Arc::default();
         let enc = make("avenc_aac")?;
         enc.set_property("bitrate", i32::try_from(a.bitrate_bps).unwrap_or(128_000));

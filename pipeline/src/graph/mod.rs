@@ -1,7 +1,7 @@
 //! Runs a plan: GStreamer graph, bus watch with stall timeout, then
 //! packaging (playlists, thumbnails, manifest).
 
-mod build;
+pub(crate) mod build;
 mod resize;
 mod rungs;
 mod scale;
@@ -21,7 +21,7 @@ use vod_plan::Manifest;
 use vod_plan::Plan;
 
 pub(crate) use scale::register as register_elements;
-pub(crate) use taps::{SegLog, segment_name};
+pub(crate) use taps::{SegLog, lock};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunOptions {
@@ -118,12 +118,18 @@ pub fn thumbnails(
     std::fs::create_dir_all(&dir).map_err(|e| PipelineError::io(&dir, e))?;
     let graph = build::build(
         plan,
-        input,
+        &crate::chunked::Input::File(input.to_path_buf()),
         &outdir.join("hls"),
         opts,
-        build::Outputs::ThumbnailsOnly,
+        &build::Outputs::ThumbnailsOnly,
     )?;
-    let outcome = drive(&graph, plan, opts, &mut |_: Progress| {});
+    let outcome = drive(
+        &graph,
+        plan.duration_s,
+        opts,
+        &mut |_: Progress| {},
+        &mut || Ok(()),
+    );
     let _ = graph.pipeline.set_state(gst::State::Null);
     outcome?;
     let tiles = std::mem::take(&mut *taps::lock(&graph.tiles));
@@ -159,8 +165,9 @@ fn run_inner(
         std::fs::create_dir_all(&dir).map_err(|e| PipelineError::io(&dir, e))?;
     }
     let started = Instant::now();
-    let graph = build::build(plan, input, &hls, opts, build::Outputs::Package)?;
-    let outcome = drive(&graph, plan, opts, progress);
+    let input = crate::chunked::Input::File(input.to_path_buf());
+    let graph = build::build(plan, &input, &hls, opts, &build::Outputs::Package)?;
+    let outcome = drive(&graph, plan.duration_s, opts, progress, &mut || Ok(()));
     let _ = graph.pipeline.set_state(gst::State::Null);
     outcome?;
     tracing::info!(
@@ -185,6 +192,16 @@ fn run_inner(
     let tiles = std::mem::take(&mut *taps::lock(&graph.tiles));
     let poster = std::mem::take(&mut *taps::lock(&graph.poster));
     drop(graph);
+    let video: Vec<vod_plan::SegmentRun> = plan
+        .video
+        .iter()
+        .zip(&video)
+        .map(|(rung, log)| crate::hls::run_of(&rung.name, log))
+        .collect::<Result<_>>()?;
+    let audio = match (&plan.audio, audio.as_ref()) {
+        (Some(a), Some(log)) => Some(crate::hls::run_of(&a.name, log)?),
+        _ => None,
+    };
     let packaged = crate::hls::package(plan, &hls, &video, audio.as_ref())?;
     check_complete(plan, &packaged)?;
     let thumbs = match &plan.thumbnails {
@@ -214,11 +231,14 @@ fn run_inner(
     Ok(manifest)
 }
 
-fn drive(
+/// Plays `graph` to its EOS, reporting progress over `duration_s` and
+/// calling `tick` every 200 ms (a chunk sends its seek from there).
+pub(crate) fn drive(
     graph: &build::Graph,
-    plan: &Plan,
+    duration_s: f64,
     opts: &RunOptions,
     progress: &mut (impl FnMut(Progress) + Send),
+    tick: &mut dyn FnMut() -> Result<()>,
 ) -> Result<()> {
     let bus = graph
         .pipeline
@@ -252,6 +272,7 @@ fn drive(
         {
             return Err(PipelineError::Cancelled);
         }
+        tick()?;
         let now = Instant::now();
         let activity = graph.activity.load(Ordering::Relaxed);
         if activity != seen.0 {
@@ -264,8 +285,8 @@ fn drive(
         if last_report.is_none_or(|t| now.duration_since(t) >= opts.progress_interval) {
             last_report = Some(now);
             let position_s = position(graph);
-            let percent = if plan.duration_s > 0.0 {
-                (position_s / plan.duration_s * 100.0).clamp(0.0, 99.9)
+            let percent = if duration_s > 0.0 {
+                (position_s / duration_s * 100.0).clamp(0.0, 99.9)
             } else {
                 0.0
             };
@@ -273,7 +294,7 @@ fn drive(
                 stage: Stage::Transcoding,
                 percent,
                 position_s,
-                duration_s: plan.duration_s,
+                duration_s,
             });
         }
     }
@@ -317,7 +338,7 @@ fn position(graph: &build::Graph) -> f64 {
 
 /// Errors raised while reading and decoding the source are the upload's
 /// fault; anything downstream of the decoder is ours.
-fn classify_error(src: &str, err: &gst::glib::Error) -> PipelineError {
+pub(crate) fn classify_error(src: &str, err: &gst::glib::Error) -> PipelineError {
     let detail = err.message().to_string();
     if err.matches(gst::CoreError::MissingPlugin) || err.matches(gst::StreamError::CodecNotFound) {
         return PipelineError::UnsupportedCodec { codec: detail };

@@ -24,6 +24,9 @@ pub(super) struct Branch<'a> {
     /// Whether smaller rungs are scaled from this one's frames: adds a tee
     /// after the scaler, returned by [`build`].
     pub fan_out: bool,
+    /// The chunk being encoded (chunked encoding), whose grid a
+    /// lower-rate rung's frames are put back on.
+    pub window: Option<&'a Arc<crate::chunked::window::Window>>,
 }
 
 /// A rung is scaled from a larger rung's frames, not from the source, when
@@ -74,8 +77,13 @@ fn encoder(rung: &Rung, opts: &RunOptions) -> Result<gst::Element> {
     enc.set_property(
         "option-string",
         // log=0: x264enc runs x264 at debug log level, which formats a
-        // per-frame report we never read.
-        format!("scenecut=0:keyint-min={}:open-gop=0:log=0", rung.gop_frames),
+        // per-frame report we never read. stitchable=1: headers that do not
+        // depend on the first frames, the same in every chunk (set in the
+        // single pass too, so both paths write the same SPS and PPS).
+        format!(
+            "scenecut=0:keyint-min={}:open-gop=0:stitchable=1:log=0",
+            rung.gop_frames
+        ),
     );
     Ok(enc)
 }
@@ -100,7 +108,12 @@ pub(super) fn build(
     let log: Shared<SegLog> = Arc::default();
     let mut chain = vec![queue(opts.queue_frames)?];
     if (rung.fps_num, rung.fps_den) != (input.fps_num, input.fps_den) {
-        chain.push(make("videorate")?);
+        let rate = make("videorate")?;
+        if let (Some(w), Some(pad)) = (b.window, rate.static_pad("src")) {
+            let grid = crate::chunked::grid::Grid::new(rung.fps_num, rung.fps_den);
+            w.attach_rung_snap(&pad, grid);
+        }
+        chain.push(rate);
     }
     let scale = make(scale::FACTORY)?;
     scale.set_property_from_str("method", &opts.scale_method);
@@ -122,7 +135,14 @@ pub(super) fn build(
     } else {
         None
     };
-    chain.push(encoder(rung, opts)?);
+    let enc = encoder(rung, opts)?;
+    if let (Some(w), Some(pad)) = (b.window, enc.static_pad("src")) {
+        w.attach_dts_fixup(
+            &pad,
+            crate::chunked::grid::Grid::new(rung.fps_num, rung.fps_den),
+        );
+    }
+    chain.push(enc);
     let h264 = gst::Structure::builder("video/x-h264")
         .field("profile", rung.profile.as_str())
         .build();

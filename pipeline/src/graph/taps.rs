@@ -12,6 +12,8 @@ use gstreamer as gst;
 #[derive(Debug, Default)]
 pub(crate) struct SegLog {
     pub dir: PathBuf,
+    /// Global index of its first segment (a chunk's first segment).
+    pub first_index: u32,
     /// PTS (ns) of the first buffer of every fragment, in order.
     pub starts_ns: Vec<u64>,
     /// Largest PTS + duration seen: the end of the last fragment.
@@ -28,10 +30,6 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-pub(crate) fn segment_name(index: usize) -> String {
-    format!("seg_{:05}.ts", index + 1)
-}
-
 /// Names fragments and records where each starts.
 pub(crate) fn attach_segmenter(sink: &gst::Element, log: Shared<SegLog>) {
     sink.connect("format-location-full", false, move |args| {
@@ -42,10 +40,10 @@ pub(crate) fn attach_segmenter(sink: &gst::Element, log: Shared<SegLog>) {
             .and_then(|b| b.pts())
             .map(gst::ClockTime::nseconds);
         let mut log = lock(&log);
-        let index = log.starts_ns.len();
+        let index = log.first_index + u32::try_from(log.starts_ns.len()).unwrap_or(u32::MAX);
         let start = pts.unwrap_or(log.end_ns);
         log.starts_ns.push(start);
-        let location = log.dir.join(segment_name(index));
+        let location = log.dir.join(vod_plan::outputs::segment_name(index));
         Some(location.to_string_lossy().to_string().to_value())
     });
 }

@@ -275,7 +275,7 @@ async fn failed_jobs_can_be_retried_and_queued_jobs_cancelled() {
     // A worker that picks the task up later leaves it cancelled.
     let worker = InProcessWorker::start(&env).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let job = vod_core::jobs::get_job(&env.services.db, queued_job)
+    let job = vod_core::store::jobs::get_job(&env.services.db, queued_job)
         .await
         .unwrap()
         .unwrap();

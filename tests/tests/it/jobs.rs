@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use vod_core::jobs::get_job;
 use vod_core::storage::ObjectStore;
+use vod_core::store::jobs::get_job;
 use vod_tests::TestEnv;
 use vod_tests::worker::{
     InProcessWorker, is_terminal, spawn_worker_process, spawn_worker_process_with, wait_for_job,
@@ -202,7 +202,7 @@ async fn a_worker_killed_mid_transcode_hands_the_job_to_another() {
         assert!(scrape.contains(&line), "no `{line}` in:\n{scrape}");
     }
     assert!(
-        scrape.contains("vod_worker_jobs_total{outcome=\"succeeded\"} 1"),
+        scrape.contains("vod_worker_tasks_total{kind=\"prepare\",outcome=\"succeeded\"} 1"),
         "{scrape}"
     );
 
@@ -247,14 +247,19 @@ async fn a_job_that_lost_its_worker_three_times_goes_dead() {
         .enqueue_transcode(&env.services.db, video_id, "dead")
         .await
         .unwrap();
-    // As if two earlier workers died holding it and a third just did.
+    // As if two earlier workers died holding its task and a third just did.
     sqlx::query(
-        "UPDATE jobs SET state = 'running', worker_losses = 2, worker = 'gone', heartbeat_at = now() - interval '1 hour' WHERE id = $1",
+        "UPDATE tasks SET state = 'running', worker_losses = 2, worker = 'gone', heartbeat_at = now() - interval '1 hour' WHERE job_id = $1",
     )
     .bind(job.id)
     .execute(&env.services.db)
     .await
     .unwrap();
+    sqlx::query("UPDATE jobs SET state = 'running' WHERE id = $1")
+        .bind(job.id)
+        .execute(&env.services.db)
+        .await
+        .unwrap();
     let worker = InProcessWorker::start(&env).await;
     let dead = wait_for_job(&env, job.id, Duration::from_secs(60), is_terminal).await;
     assert_eq!(dead.state, "dead");
@@ -278,7 +283,7 @@ async fn due_retries_are_requeued_and_cancelled_jobs_stop() {
     let long = vod_tests::make_clip(&dir, "c.mp4", 30, 1280, 720, false);
     let cancelled = env.video_with_source("Cancel me", &long).await;
 
-    // A job parked by an earlier transient failure, due now.
+    // A job whose task was parked by an earlier transient failure, due now.
     let job = env
         .services
         .jobs
@@ -286,12 +291,17 @@ async fn due_retries_are_requeued_and_cancelled_jobs_stop() {
         .await
         .unwrap();
     sqlx::query(
-        "UPDATE jobs SET state = 'retrying', attempts = 1, error_code = 'storage.backend', next_attempt_at = now() WHERE id = $1",
+        "UPDATE tasks SET state = 'retrying', attempts = 1, error_code = 'storage.backend', next_attempt_at = now() WHERE job_id = $1",
     )
     .bind(job.id)
     .execute(&env.services.db)
     .await
     .unwrap();
+    sqlx::query("UPDATE jobs SET state = 'running', attempts = 1 WHERE id = $1")
+        .bind(job.id)
+        .execute(&env.services.db)
+        .await
+        .unwrap();
     let worker = InProcessWorker::start(&env).await;
     let done = wait_for_job(&env, job.id, Duration::from_secs(120), is_terminal).await;
     assert_eq!(done.state, "succeeded", "{done:?}");
@@ -311,10 +321,10 @@ async fn due_retries_are_requeued_and_cancelled_jobs_stop() {
         j.state == "running"
     })
     .await;
-    sqlx::query("UPDATE jobs SET state = 'cancelled' WHERE id = $1")
-        .bind(job.id)
-        .execute(&env.services.db)
+    // What `POST /v1/jobs/{id}/cancel` does.
+    vod_core::store::jobs::cancel(&env.services.db, job.id)
         .await
+        .unwrap()
         .unwrap();
     let video = loop {
         let v = vod_core::db::get_video(&env.services.db, cancelled)

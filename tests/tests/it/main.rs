@@ -16,6 +16,7 @@ mod api_ratelimit;
 mod api_upload;
 mod api_videos;
 mod aws_credentials;
+mod chunked;
 mod jobs;
 mod mediaconvert;
 mod panel;

@@ -235,15 +235,27 @@ async fn a_mediaconvert_job_error_fails_or_retries_the_job_by_its_code() {
         .enqueue_transcode(&env.services.db, flaky, "mc:flaky")
         .await
         .unwrap();
-    let retrying = wait_for_job(&env, job.id, Duration::from_secs(60), |j| {
-        j.state == "retrying" || is_terminal(j)
-    })
-    .await;
-    assert_eq!(retrying.state, "retrying", "{retrying:?}");
-    assert_eq!(
-        retrying.error_code.as_deref(),
-        Some("mediaconvert.job_failed")
-    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let (job, task) = loop {
+        let j = vod_core::store::jobs::get_job(&env.services.db, job.id)
+            .await
+            .unwrap()
+            .unwrap();
+        let j = vod_core::store::jobs::with_tasks(&env.services.db, j)
+            .await
+            .unwrap();
+        let task = j.tasks[0].clone();
+        if task.state == "retrying" || is_terminal(&j) {
+            break (j, task);
+        }
+        assert!(std::time::Instant::now() < deadline, "never retried: {j:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    // The task waits for its retry; the job stays running and shows why.
+    assert_eq!(task.state, "retrying", "{job:?}");
+    assert_eq!(job.state, "running", "{job:?}");
+    assert_eq!(task.error_code.as_deref(), Some("mediaconvert.job_failed"));
+    assert_eq!(job.error_code.as_deref(), Some("mediaconvert.job_failed"));
 
     worker.stop().await;
     env.cleanup().await;

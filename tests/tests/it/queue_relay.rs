@@ -1,7 +1,7 @@
-//! The queue relay against the real Redis and PostgreSQL: jobs the queue
-//! lost are found and pushed again, stranded jobs are pushed, a running job
-//! whose worker and delivery are both gone is pushed for another worker,
-//! and `retry` pushes a stranded job at once.
+//! The queue relay against the real Redis and PostgreSQL: tasks the queue
+//! lost are found and pushed again, stranded tasks are pushed, a running
+//! task whose worker and delivery are both gone is pushed for another
+//! worker, and `retry` pushes a stranded job's task at once.
 
 use std::time::Duration;
 
@@ -9,7 +9,8 @@ use reqwest::Method;
 use uuid::Uuid;
 use vod_core::db::{self, NewVideo};
 use vod_core::jobs::relay::{Relay, RelaySettings};
-use vod_core::jobs::{JobRecord, QueueStatus, get_job};
+use vod_core::store::jobs::get_job;
+use vod_core::store::{JobRecord, QueueStatus, TaskRecord};
 use vod_tests::TestEnv;
 use vod_tests::api::{expect_error, spawn_api, status_json};
 
@@ -59,14 +60,14 @@ async fn lose_the_queue(env: &TestEnv) {
     }
 }
 
-/// Ages a job's timestamps, as if it had been sitting there for a while.
-async fn age(env: &TestEnv, job: Uuid) {
+/// Ages a task's timestamps, as if it had been sitting there for a while.
+async fn age(env: &TestEnv, task: Uuid) {
     sqlx::query(
-        "UPDATE jobs SET pushed_at = pushed_at - interval '5 minutes',
+        "UPDATE tasks SET pushed_at = pushed_at - interval '5 minutes',
              updated_at = updated_at - interval '5 minutes',
              heartbeat_at = heartbeat_at - interval '5 minutes' WHERE id = $1",
     )
-    .bind(job)
+    .bind(task)
     .execute(&env.services.db)
     .await
     .unwrap();
@@ -83,26 +84,39 @@ fn relay(env: &TestEnv) -> Relay {
     )
 }
 
+/// The job's only task (its prepare task).
+fn task_of(job: &JobRecord) -> TaskRecord {
+    job.tasks[0].clone()
+}
+
+async fn task(env: &TestEnv, id: Uuid) -> TaskRecord {
+    sqlx::query_as("SELECT * FROM tasks WHERE id = $1")
+        .bind(id)
+        .fetch_one(&env.services.db)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
-async fn jobs_the_queue_lost_are_found_and_pushed_again() {
+async fn tasks_the_queue_lost_are_found_and_pushed_again() {
     let env = TestEnv::start("relay_lost").await;
     let relay = relay(&env);
-    let waiting = queued_job(&env, 1).await;
+    let waiting = task_of(&queued_job(&env, 1).await);
     assert_eq!(waiting.queue_status, Some(QueueStatus::Waiting));
     let census = env.services.jobs.census().await.unwrap();
     assert!(census.holds(waiting.id), "{census:?}");
 
-    // A second job, running under a worker that went silent five minutes ago.
-    let running = queued_job(&env, 2).await;
+    // A second task, running under a worker that went silent five minutes ago.
+    let running = task_of(&queued_job(&env, 2).await);
     sqlx::query(
-        "UPDATE jobs SET state = 'running', worker = 'gone', heartbeat_at = now() WHERE id = $1",
+        "UPDATE tasks SET state = 'running', worker = 'gone', heartbeat_at = now() WHERE id = $1",
     )
     .bind(running.id)
     .execute(&env.services.db)
     .await
     .unwrap();
 
-    // Young jobs are not audited: they may be in flight.
+    // Young tasks are not audited: they may be in flight.
     lose_the_queue(&env).await;
     let audit = relay.audit().await.unwrap();
     assert!(
@@ -115,11 +129,20 @@ async fn jobs_the_queue_lost_are_found_and_pushed_again() {
     let audit = relay.audit().await.unwrap();
     assert_eq!(audit.lost_queued, [waiting.id]);
     assert_eq!(audit.lost_running, [running.id]);
-    let lost = get_job(&env.services.db, waiting.id)
+    let lost = task(&env, waiting.id).await;
+    assert_eq!(lost.queue_status, Some(QueueStatus::Stranded));
+    let job = get_job(&env.services.db, lost.job_id)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(lost.queue_status, Some(QueueStatus::Stranded));
+    let job = vod_core::store::jobs::with_tasks(&env.services.db, job)
+        .await
+        .unwrap();
+    assert_eq!(
+        job.queue_status,
+        Some(QueueStatus::Stranded),
+        "the job shows it"
+    );
 
     let pushed = relay.push_stranded().await.unwrap();
     assert_eq!(pushed, [waiting.id]);
@@ -128,10 +151,7 @@ async fn jobs_the_queue_lost_are_found_and_pushed_again() {
         census.holds(waiting.id) && census.holds(running.id),
         "{census:?}"
     );
-    let back = get_job(&env.services.db, waiting.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let back = task(&env, waiting.id).await;
     assert_eq!(back.queue_status, Some(QueueStatus::Waiting));
     // Held now: a second audit finds nothing more to do.
     age(&env, waiting.id).await;
@@ -144,7 +164,7 @@ async fn jobs_the_queue_lost_are_found_and_pushed_again() {
 }
 
 #[tokio::test]
-async fn retry_pushes_a_stranded_job_at_once_and_leaves_a_waiting_one() {
+async fn retry_pushes_a_stranded_jobs_task_at_once_and_leaves_a_waiting_one() {
     let env = TestEnv::start("relay_retry").await;
     let api = spawn_api(&env, |_| {}).await;
     let token = api.token("uploader").await;
@@ -159,7 +179,7 @@ async fn retry_pushes_a_stranded_job_at_once_and_leaves_a_waiting_one() {
     };
 
     let msg = expect_error(retry(job.video_id).await.unwrap(), 409, "http.conflict").await;
-    assert!(msg.contains("waiting for a worker"), "{msg}");
+    assert!(msg.contains("wait for a worker"), "{msg}");
 
     lose_the_queue(&env).await;
     // Still marked waiting (no audit yet), but the queue does not hold it.
@@ -167,7 +187,9 @@ async fn retry_pushes_a_stranded_job_at_once_and_leaves_a_waiting_one() {
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["job"]["id"], job.id.to_string());
     assert_eq!(body["job"]["queue_status"], "waiting", "{body}");
-    assert!(env.services.jobs.census().await.unwrap().holds(job.id));
+    assert_eq!(body["job"]["tasks"][0]["queue_status"], "waiting", "{body}");
+    let census = env.services.jobs.census().await.unwrap();
+    assert!(census.holds(task_of(&job).id));
     // The same job, not a new one.
     let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE video_id = $1")
         .bind(job.video_id)

@@ -194,7 +194,7 @@ async fn after_a_redis_restart_the_same_worker_resumes_and_a_running_job_finishe
     // Once: one start and one success in the worker's log, however many
     // deliveries the restart left behind (later ones are skipped).
     let log = worker_log(&env, "restart");
-    assert_eq!(count(&log, job_a, "job started"), 1, "{log}");
+    assert_eq!(count(&log, job_a, "task started"), 1, "{log}");
     assert_eq!(count(&log, job_a, "outcome=Succeeded"), 1, "{log}");
     let renditions: i64 = sqlx::query_scalar("SELECT count(*) FROM renditions WHERE video_id = $1")
         .bind(video_a)
@@ -288,7 +288,7 @@ async fn a_job_acknowledged_while_redis_is_down_runs_once_it_is_back() {
         .await
         .unwrap();
     assert!(
-        metrics.contains("vod_queued_jobs{queue=\"stranded\"}"),
+        metrics.contains("vod_queued_tasks{queue=\"stranded\"}"),
         "{metrics}"
     );
     // The rate limit's written choice while Redis is down: refuse writes.
@@ -324,9 +324,13 @@ async fn a_job_acknowledged_while_redis_is_down_runs_once_it_is_back() {
     .await;
     assert_eq!(done.state, "succeeded", "{done:?}");
     assert_eq!(done.attempts, 1, "{done:?}");
+    let prepare = &vod_core::store::jobs::with_tasks(&env.services.db, started)
+        .await
+        .unwrap()
+        .tasks[0];
     assert!(
-        started.pushed_at.is_some(),
-        "the relay pushed it: {started:?}"
+        prepare.pushed_at.is_some(),
+        "the relay pushed it: {prepare:?}"
     );
     assert!(worker.try_wait().unwrap().is_none());
     drop(worker);

@@ -4,6 +4,7 @@ use bytes::Bytes;
 use vod_core::catalog::CatalogEntry;
 use vod_core::db::{self, NewVideo};
 use vod_core::storage::{ObjectStore, contract};
+use vod_core::store::VideoStatus;
 use vod_tests::TestEnv;
 
 #[tokio::test]
@@ -41,7 +42,7 @@ async fn postgres_row_round_trip_after_migrations() {
     .await
     .unwrap();
     assert_eq!(inserted.status, "created");
-    db::set_video_status(&env.services.db, id, "queued")
+    db::set_video_status(&env.services.db, id, VideoStatus::Queued)
         .await
         .unwrap();
     let back = db::get_video(&env.services.db, id).await.unwrap().unwrap();
@@ -50,7 +51,9 @@ async fn postgres_row_round_trip_after_migrations() {
     assert_eq!(back.status, "queued");
     // The schema's CHECK constraint rejects unknown states.
     assert!(
-        db::set_video_status(&env.services.db, id, "bogus")
+        sqlx::query("UPDATE videos SET status = 'bogus' WHERE id = $1")
+            .bind(id)
+            .execute(&env.services.db)
             .await
             .is_err()
     );

@@ -1,5 +1,6 @@
-//! The local backend: our GStreamer pipeline on a blocking thread, then
-//! the output directory published to the outputs bucket, master last.
+//! The local backend: our GStreamer pipeline runs the plan on a blocking
+//! thread, then the output directory is published to the outputs bucket,
+//! master last.
 
 use std::path::Path;
 
@@ -26,8 +27,8 @@ impl TranscodeBackend for GStreamerBackend {
         tokio::fs::create_dir_all(&outdir)
             .await
             .map_err(|e| BackendError::transient("job.workdir", e))?;
-        let manifest = transcode(job.input, &outdir, job.pipeline, reporter).await?;
-        if reporter.is_cancelled() || !still_running(&job.services.db, job.job.id).await {
+        let manifest = transcode(job.plan, job.input, &outdir, job.pipeline, reporter).await?;
+        if reporter.is_cancelled() || !still_running(&job.services.db, job.task.job_id).await {
             reporter
                 .cancel_flag()
                 .store(true, std::sync::atomic::Ordering::SeqCst);
@@ -42,15 +43,16 @@ impl TranscodeBackend for GStreamerBackend {
 }
 
 async fn transcode(
+    plan: &vod_plan::Plan,
     input: &Path,
     outdir: &Path,
     settings: &vod_pipeline::Settings,
     reporter: &Reporter,
 ) -> Result<vod_plan::Manifest, BackendError> {
-    let mut settings = settings.clone();
-    settings.run.cancel = Some(reporter.cancel_flag());
+    let mut run = settings.run.clone();
+    run.cancel = Some(reporter.cancel_flag());
     let tx = reporter.sender();
-    let joined = crate::transcode_blocking(input, outdir, settings, move |p| {
+    let joined = crate::run_blocking(plan, input, outdir, run, move |p| {
         let stage = match p.stage {
             vod_pipeline::Stage::Transcoding => "transcoding",
             vod_pipeline::Stage::Packaging => "packaging",

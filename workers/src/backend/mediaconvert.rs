@@ -1,5 +1,5 @@
-//! The MediaConvert backend: plan locally (probe of the downloaded source),
-//! submit the job, make sprites and storyboard locally while MediaConvert
+//! The MediaConvert backend: from the plan the prepare task made (a probe
+//! of the downloaded source), submit the job, make sprites and storyboard locally while MediaConvert
 //! encodes, poll to the end, then read the package back from the outputs
 //! bucket and add our thumbnails and `manifest.json` beside it.
 
@@ -51,8 +51,7 @@ impl TranscodeBackend for MediaConvertBackend {
         job: &BackendJob<'_>,
         reporter: &Reporter,
     ) -> Result<Option<Produced>, BackendError> {
-        reporter.set("probing", 0.0);
-        let plan = plan(job).await?;
+        let plan = job.plan.clone();
         let at = Locations {
             input: format!("s3://{}/{}", self.sources_bucket, job.source_key),
             output_prefix: format!("s3://{}/{}", self.outputs_bucket, job.output_prefix),
@@ -75,10 +74,10 @@ impl TranscodeBackend for MediaConvertBackend {
         let request = JobRequest {
             settings,
             // A re-delivery of the same attempt gets the same MediaConvert job.
-            client_token: format!("{}-{}", job.job.id, job.job.attempts),
+            client_token: format!("{}-{}", job.task.id, job.task.attempts),
             user_metadata: vec![
                 ("video_id".into(), job.video_id.to_string()),
-                ("job_id".into(), job.job.id.to_string()),
+                ("job_id".into(), job.task.job_id.to_string()),
             ],
         };
         let waited = async {
@@ -105,7 +104,7 @@ impl TranscodeBackend for MediaConvertBackend {
             Err(e) => return Err(failed(&e)),
             Ok(()) => {}
         }
-        if !still_running(&job.services.db, job.job.id).await {
+        if !still_running(&job.services.db, job.task.job_id).await {
             reporter.cancel_flag().store(true, Ordering::SeqCst);
             return Ok(None);
         }
@@ -139,17 +138,6 @@ impl TranscodeBackend for MediaConvertBackend {
         let assets = list_assets(store, prefix).await?;
         Ok(Some(Produced { manifest, assets }))
     }
-}
-
-async fn plan(job: &BackendJob<'_>) -> Result<vod_plan::Plan, BackendError> {
-    let (input, settings) = (job.input.to_path_buf(), job.pipeline.clone());
-    tokio::task::spawn_blocking(move || {
-        let probe = vod_pipeline::probe(&input, &settings.probe)?;
-        Ok::<_, vod_pipeline::PipelineError>(vod_plan::plan(&probe, &settings.limits)?)
-    })
-    .await
-    .map_err(|e| BackendError::transient("pipeline.panicked", e))?
-    .map_err(|e| BackendError::pipeline(&e))
 }
 
 /// Sprites and storyboard go up from the local run; the poster is

@@ -1,7 +1,9 @@
-//! The transcoder backend port: the one step of a job that differs between
-//! backends, "produce the outputs under the video's prefix and describe
-//! them". Claiming, downloading the source, registration, finishing and
-//! retries stay in [`crate::job`], shared by every backend.
+//! The transcoder backend port for a whole single-pass encode: "produce the
+//! outputs of this plan under the video's prefix and describe them". The
+//! prepare task calls it for sources that are not chunked (short ones, and
+//! every source with MediaConvert, which parallelises by itself). Claiming,
+//! downloading the source, planning, registration and retries stay in
+//! [`crate::task`], shared by every backend.
 //!
 //! - [`gstreamer::GStreamerBackend`]: our pipeline on the worker, then
 //!   [`crate::publish::publish_dir`] (master playlist last).
@@ -17,7 +19,7 @@ use clap::{Args, ValueEnum};
 use sqlx::PgPool;
 use uuid::Uuid;
 use vod_core::Services;
-use vod_core::jobs::JobRecord;
+use vod_core::store::{JobState, TaskRecord};
 use vod_mediaconvert::MediaConvertConfig;
 use vod_plan::Manifest;
 
@@ -48,10 +50,12 @@ pub struct BackendConfig {
     pub mediaconvert: MediaConvertConfig,
 }
 
-/// Everything a backend may use for one job attempt.
+/// Everything a backend may use for one attempt of a prepare task.
 pub struct BackendJob<'a> {
     pub services: &'a Services,
-    pub job: &'a JobRecord,
+    pub task: &'a TaskRecord,
+    /// What to produce.
+    pub plan: &'a vod_plan::Plan,
     pub video_id: Uuid,
     /// Key of the source in the sources bucket.
     pub source_key: &'a str,
@@ -144,12 +148,10 @@ pub async fn build(
 /// Asks the record directly: the reporter only looks every few seconds,
 /// and a cancelled job must not publish or register a playable package.
 pub(crate) async fn still_running(db: &PgPool, job_id: Uuid) -> bool {
-    let state: Result<Option<String>, _> =
-        sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1")
-            .bind(job_id)
-            .fetch_optional(db)
-            .await;
-    // On a database error keep going: the final write will tell.
-    !matches!(state, Ok(None))
-        && !matches!(state.as_ref().map(|s| s.as_deref()), Ok(Some(s)) if s != "running")
+    match vod_core::store::jobs::get_job(db, job_id).await {
+        Ok(Some(job)) => job.state == JobState::Running,
+        Ok(None) => false,
+        // On a database error keep going: the final write will tell.
+        Err(_) => true,
+    }
 }

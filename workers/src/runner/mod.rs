@@ -15,7 +15,7 @@ use vod_core::jobs::{JobQueue, QueueSettings};
 use vod_core::{PlaybackConfig, Services};
 
 use crate::health::Health;
-use crate::job::{JobRunner, JobSettings};
+use crate::task::{JobSettings, TaskRunner};
 
 mod requeue;
 mod slot;
@@ -41,10 +41,11 @@ pub struct WorkerConfig {
     /// the job it holds, if any); 0 never exits.
     #[arg(long, env = "VOD_WORKER_QUEUE_OUTAGE_EXIT_SECS", default_value_t = DEFAULT_QUEUE_OUTAGE_EXIT_SECS)]
     pub queue_outage_exit_secs: u64,
-    /// Attempts after transient failures (storage, network) before a job fails.
+    /// Attempts of each task after transient failures (storage, network)
+    /// before its job fails.
     #[arg(long, env = "VOD_JOB_MAX_ATTEMPTS", default_value_t = 5)]
     pub max_attempts: i32,
-    /// Worker deaths while holding a job before the job goes to `dead`.
+    /// Worker deaths while holding a task before it (and its job) goes to `dead`.
     #[arg(long, env = "VOD_JOB_MAX_WORKER_LOSSES", default_value_t = 3)]
     pub max_worker_losses: i32,
     #[arg(long, env = "VOD_JOB_RETRY_BASE_SECS", default_value_t = 2)]
@@ -54,6 +55,11 @@ pub struct WorkerConfig {
     /// Scratch space for sources and outputs (one folder per job, removed after).
     #[arg(long, env = "VOD_WORK_DIR")]
     pub work_dir: Option<std::path::PathBuf>,
+    /// Chunk length of chunked encoding, seconds (rounded to whole
+    /// segments); sources shorter than two chunks are encoded in one pass,
+    /// and 0 encodes every source in one pass.
+    #[arg(long, env = "VOD_CHUNK_SECONDS", default_value_t = vod_plan::chunks::DEFAULT_CHUNK_S)]
+    pub chunk_seconds: f64,
     /// Stall timeout of the media pipeline, seconds without progress.
     #[arg(long, env = "VOD_PIPELINE_STALL_TIMEOUT_SECS", default_value_t = 60)]
     pub stall_timeout_secs: u64,
@@ -81,6 +87,31 @@ impl WorkerConfig {
 
     fn queue_outage_exit(&self) -> Option<Duration> {
         (self.queue_outage_exit_secs > 0).then(|| Duration::from_secs(self.queue_outage_exit_secs))
+    }
+
+    /// A task whose heartbeat is older than this lost its worker.
+    fn liveness(&self) -> Duration {
+        self.heartbeat() * (self.missed_heartbeats.max(1) as u32 + 1)
+    }
+
+    /// How tasks run, from these settings.
+    pub fn job_settings(&self) -> JobSettings {
+        let mut pipeline = vod_pipeline::Settings::default();
+        pipeline.run.stall_timeout = Duration::from_secs(self.stall_timeout_secs.max(1));
+        JobSettings {
+            pipeline,
+            work_root: self
+                .work_dir
+                .clone()
+                .unwrap_or_else(std::env::temp_dir)
+                .join("vod-worker"),
+            progress_every: Duration::from_secs(2),
+            liveness: self.liveness(),
+            max_worker_losses: self.max_worker_losses,
+            retry_base: Duration::from_secs(self.retry_base_secs),
+            retry_max: Duration::from_secs(self.retry_max_secs),
+            chunk_seconds: self.chunk_seconds,
+        }
     }
 }
 
@@ -139,9 +170,7 @@ pub async fn run(
             max_attempts: cfg.max_attempts,
         },
     );
-    let liveness = cfg.heartbeat() * (cfg.missed_heartbeats.max(1) as u32 + 1);
-    let mut pipeline = vod_pipeline::Settings::default();
-    pipeline.run.stall_timeout = Duration::from_secs(cfg.stall_timeout_secs.max(1));
+    let liveness = cfg.liveness();
     let backend = crate::backend::build(&cfg.backend, &services).await?;
     // One stop signal for everything below: SIGTERM, or the watchdog.
     let (stop_tx, stop) = watch::channel(false);
@@ -154,24 +183,12 @@ pub async fn run(
     )
     .await?;
     let services = Arc::new(services);
-    let runner = Arc::new(JobRunner {
+    let runner = Arc::new(TaskRunner {
         backend,
         services: services.clone(),
         playback,
         worker_name: name.clone(),
-        settings: JobSettings {
-            pipeline,
-            work_root: cfg
-                .work_dir
-                .clone()
-                .unwrap_or_else(std::env::temp_dir)
-                .join("vod-worker"),
-            progress_every: Duration::from_secs(2),
-            liveness,
-            max_worker_losses: cfg.max_worker_losses,
-            retry_base: Duration::from_secs(cfg.retry_base_secs),
-            retry_max: Duration::from_secs(cfg.retry_max_secs),
-        },
+        settings: cfg.job_settings(),
         hand_back: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         health: health.clone(),
     });

@@ -1,6 +1,6 @@
-//! Jobs going back to `queued`: retries whose time has come, and jobs handed
-//! back at shutdown. Both become `queued` with `pushed_at` cleared in the
-//! same statement, then are pushed; a push Redis refuses leaves the job
+//! Tasks going back to `queued`: retries whose time has come, and tasks
+//! handed back at shutdown. The store makes them `queued` with `pushed_at`
+//! cleared; then they are pushed. A push Redis refuses leaves the task
 //! stranded, and the relay pushes it once Redis answers.
 
 use std::sync::Arc;
@@ -8,32 +8,25 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use vod_core::Services;
-use vod_core::jobs::{JobQueue, JobRecord};
+use vod_core::jobs::JobQueue;
+use vod_core::store::tasks;
 
-/// Jobs still running under this process go back to the queue without
+/// Tasks still running under this process go back to the queue without
 /// counting as a lost worker: this was an orderly stop.
 pub(super) async fn hand_back(services: &Services, queue: &JobQueue, name: &str) {
-    let jobs: Result<Vec<JobRecord>, _> = sqlx::query_as(
-        "UPDATE jobs SET state = 'queued', worker = NULL, stage = NULL, percent = NULL, heartbeat_at = NULL,
-             pushed_at = NULL, updated_at = now()
-         WHERE state = 'running' AND worker = $1 RETURNING *",
-    )
-    .bind(name)
-    .fetch_all(&services.db)
-    .await;
-    match jobs {
-        Ok(jobs) => {
-            for job in jobs {
-                tracing::warn!(job_id = %job.id, "grace period over: handing the job back");
-                queue.push_or_strand(&services.db, job).await;
+    match tasks::hand_back(&services.db, name).await {
+        Ok(handed) => {
+            for task in handed {
+                tracing::warn!(task_id = %task.id, job_id = %task.job_id, "grace period over: handing the task back");
+                queue.push_or_strand(&services.db, task).await;
             }
         }
-        Err(e) => tracing::error!(error = %e, "handing back jobs failed"),
+        Err(e) => tracing::error!(code = e.code(), error = %e, "handing back tasks failed"),
     }
 }
 
-/// Jobs in `retrying` whose time has come are flipped to `queued` and pushed
-/// by exactly one worker (row locks with SKIP LOCKED).
+/// Retrying tasks whose time has come are queued and pushed by exactly one
+/// worker (row locks with SKIP LOCKED).
 pub(super) async fn due_retries(
     services: Arc<Services>,
     queue: JobQueue,
@@ -45,21 +38,15 @@ pub(super) async fn due_retries(
             _ = tick.tick() => {}
             _ = shutdown.wait_for(|s| *s) => return,
         }
-        let due: Result<Vec<JobRecord>, _> = sqlx::query_as(
-            "UPDATE jobs SET state = 'queued', pushed_at = NULL, updated_at = now()
-             WHERE id IN (SELECT id FROM jobs WHERE state = 'retrying' AND next_attempt_at <= now()
-                          ORDER BY next_attempt_at LIMIT 20 FOR UPDATE SKIP LOCKED)
-             RETURNING *",
-        )
-        .fetch_all(&services.db)
-        .await;
-        match due {
-            Ok(jobs) => {
-                for job in jobs {
-                    queue.push_or_strand(&services.db, job).await;
+        match tasks::due_retries(&services.db, 20).await {
+            Ok(due) => {
+                for task in due {
+                    queue.push_or_strand(&services.db, task).await;
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "scanning for due retries failed"),
+            Err(e) => {
+                tracing::warn!(code = e.code(), error = %e, "scanning for due retries failed")
+            }
         }
     }
 }

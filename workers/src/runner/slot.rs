@@ -1,15 +1,15 @@
 //! One unit of the worker's concurrency: an apalis consumer that runs one
-//! job at a time, rebuilt whenever it stops.
+//! task at a time, rebuilt whenever it stops.
 //!
 //! apalis' Redis consumer ends for good at the first failed heartbeat or
 //! fetch (a Redis restart, a failover): its stream returns the error and
-//! drops the job futures it drives. So each job runs on a task of its own,
-//! which outlives the consumer that fetched it, and the slot builds a new
-//! consumer (under a new name: apalis refuses to re-register a name it saw
-//! alive moments ago) once Redis answers again and its job, if any, is done.
-//! The dead consumer's delivery of that job is re-queued by apalis later;
-//! its claim then finds the job finished (or held by this process) and
-//! skips it.
+//! drops the futures it drives. So each task runs on a tokio task of its
+//! own, which outlives the consumer that fetched it, and the slot builds a
+//! new consumer (under a new name: apalis refuses to re-register a name it
+//! saw alive moments ago) once Redis answers again and its task, if any, is
+//! done. The dead consumer's delivery of that task is re-queued by apalis
+//! later; its claim then finds the task finished (or held by this process)
+//! and skips it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,13 +18,14 @@ use apalis::prelude::{
     BoxDynError, Data, Event, EventListenerExt, WorkerBuilder, WorkerBuilderExt,
 };
 use tokio::sync::watch;
-use vod_core::jobs::{JobQueue, TranscodeTask};
+use vod_core::jobs::JobQueue;
+use vod_core::store::TaskMessage;
 
-use crate::job::JobRunner;
+use crate::task::TaskRunner;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 /// Caps the wait between two attempts to rebuild a consumer, and with it
-/// the time from Redis being back to the next job starting.
+/// the time from Redis being back to the next task starting.
 const MAX_BACKOFF: Duration = Duration::from_secs(4);
 /// A consumer that ran this long had reached Redis: start the backoff over.
 const HEALTHY_RUN: Duration = Duration::from_secs(10);
@@ -32,13 +33,13 @@ const HEALTHY_RUN: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct Slot {
     name: String,
-    runner: Arc<JobRunner>,
-    /// Held by the job this slot runs, for as long as it runs.
+    runner: Arc<TaskRunner>,
+    /// Held by the task this slot runs, for as long as it runs.
     busy: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Slot {
-    pub fn new(name: String, runner: Arc<JobRunner>) -> Self {
+    pub fn new(name: String, runner: Arc<TaskRunner>) -> Self {
         Self {
             name,
             runner,
@@ -47,17 +48,17 @@ impl Slot {
     }
 }
 
-async fn handle(task: TranscodeTask, slot: Data<Slot>) -> Result<(), BoxDynError> {
+async fn handle(message: TaskMessage, slot: Data<Slot>) -> Result<(), BoxDynError> {
     let busy = slot.busy.clone().lock_owned().await;
     let runner = slot.runner.clone();
-    let job = tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let _busy = busy;
-        runner.process(task).await
+        runner.process(message).await
     });
     // Every outcome is recorded in Postgres; apalis only needs to know we
     // are done. If the consumer dies meanwhile, this future is dropped and
-    // the job runs on.
-    let _ = job.await;
+    // the task runs on.
+    let _ = task.await;
     Ok(())
 }
 
@@ -66,7 +67,7 @@ pub async fn run(slot: Slot, queue: JobQueue, mut stop: watch::Receiver<bool>) {
     let mut generation = 0u32;
     let mut backoff = FIRST_BACKOFF;
     loop {
-        // A job fetched by the previous consumer may still run: this slot
+        // A task fetched by the previous consumer may still run: this slot
         // takes no other until it is done.
         drop(slot.busy.lock().await);
         if *stop.borrow() {
@@ -94,7 +95,7 @@ pub async fn run(slot: Slot, queue: JobQueue, mut stop: watch::Receiver<bool>) {
             })
             .await;
         if *stop.borrow() {
-            // The job a dead consumer left running finishes (or is handed
+            // The task a dead consumer left running finishes (or is handed
             // back) before the slot counts as drained.
             drop(slot.busy.lock().await);
             return;
@@ -108,7 +109,7 @@ pub async fn run(slot: Slot, queue: JobQueue, mut stop: watch::Receiver<bool>) {
         }
         health.consumer_restarted();
         if health.unreachable(error.clone()) {
-            tracing::warn!(consumer = %name, %error, "lost the job queue; reconnecting (a running job continues)");
+            tracing::warn!(consumer = %name, %error, "lost the job queue; reconnecting (a running task continues)");
         } else {
             tracing::debug!(consumer = %name, %error, retry_in_ms = backoff.as_millis() as u64, "queue consumer stopped again");
         }
