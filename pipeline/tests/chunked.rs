@@ -114,9 +114,9 @@ fn chunked_matches_single_pass(name: &str, src_args: (&str, &[&str]), chunk_s: f
     let opts = RunOptions::default();
     let (single, chunked) = (dir.join("single"), dir.join("chunked"));
     vod_pipeline::run(&plan, &src, &single, &opts, |_| {}).unwrap();
-    let (_, outputs, _) =
+    let run =
         transcode_chunked(&chunked_plan, &Input::File(src.clone()), &chunked, &opts, 2).unwrap();
-    assert_eq!(outputs.len(), chunks);
+    assert_eq!(run.chunks.len(), chunks);
 
     let mut key_times: Vec<Vec<i64>> = Vec::new();
     for rung in &plan.video {

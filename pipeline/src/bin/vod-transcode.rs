@@ -67,6 +67,43 @@ struct Args {
     /// Chunks encoded at once with `--chunk-seconds` (each on its own graph).
     #[arg(long, default_value_t = 1)]
     jobs: usize,
+    /// After a chunked run, print the simulated time to ready for 1–64
+    /// workers from the measured task times, with this many seconds of
+    /// dispatch (queue pickup, claim, opening the source) per task.
+    #[arg(long)]
+    estimate_dispatch: Option<f64>,
+}
+
+/// Time to ready for 1–64 workers, each task costing what it cost here.
+fn print_estimate(run: &vod_pipeline::chunked::ChunkedRun, probe_s: f64, dispatch_s: f64) {
+    let costs = vod_plan::estimate::TaskCosts {
+        prepare_s: probe_s,
+        chunks_s: run.chunk_s.clone(),
+        audio_s: run.audio_s,
+        assemble_s: run.assemble_s,
+        dispatch_s,
+    };
+    let fmt = |v: &[f64]| {
+        v.iter()
+            .map(|s| format!("{s:.1}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    println!(
+        "measured: prepare {probe_s:.2} s, chunks [{}] s, audio {:.1} s, assemble {:.2} s",
+        fmt(&run.chunk_s),
+        run.audio_s.unwrap_or(0.0),
+        run.assemble_s
+    );
+    let one = vod_plan::estimate::simulate(&costs, 1).ready_s;
+    for workers in [1, 2, 4, 8, 16, 32, 64] {
+        let e = vod_plan::estimate::simulate(&costs, workers);
+        println!(
+            "estimate: {workers:>2} workers  ready in {:>7.1} s  ({:.2}x of one worker)",
+            e.ready_s,
+            e.ready_s / one
+        );
+    }
 }
 
 fn main() -> ExitCode {
@@ -95,6 +132,7 @@ fn run(args: &Args) -> Result<(), PipelineError> {
         max_height: args.max_height,
         max_fps: args.max_fps,
     };
+    let probe_started = std::time::Instant::now();
     let probe = vod_pipeline::probe(
         &args.input,
         &ProbeOptions {
@@ -108,6 +146,7 @@ fn run(args: &Args) -> Result<(), PipelineError> {
         );
     }
     let plan = vod_plan::plan(&probe, &limits)?.with_chunks(args.chunk_seconds);
+    let probe_s = probe_started.elapsed().as_secs_f64();
     if args.plan_json {
         println!(
             "{}",
@@ -149,7 +188,7 @@ fn run(args: &Args) -> Result<(), PipelineError> {
         bar.set_message("chunks");
         let input = vod_pipeline::chunked::Input::File(args.input.clone());
         let started = std::time::Instant::now();
-        let (manifest, chunks, _) = vod_pipeline::chunked::transcode_chunked(
+        let run = vod_pipeline::chunked::transcode_chunked(
             &plan,
             &input,
             &args.outdir,
@@ -159,11 +198,14 @@ fn run(args: &Args) -> Result<(), PipelineError> {
         bar.finish_and_clear();
         println!(
             "{} chunks, {} at a time, in {:.1} s",
-            chunks.len(),
+            run.chunks.len(),
             args.jobs.max(1),
             started.elapsed().as_secs_f64()
         );
-        manifest
+        if let Some(dispatch_s) = args.estimate_dispatch {
+            print_estimate(&run, probe_s, dispatch_s);
+        }
+        run.manifest
     } else {
         let manifest = vod_pipeline::run(&plan, &args.input, &args.outdir, &opts, |p| {
             bar.set_message(match p.stage {

@@ -14,6 +14,7 @@
 //! `thumbs/sprite_NNN.jpg`, `thumbs/storyboard.vtt` and `manifest.json`.
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use vod_plan::{AudioOutput, ChunkOutput, Manifest, Plan};
 
@@ -78,16 +79,29 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// The outputs of a whole chunked encode run in this process, one chunk
-/// after another (or `jobs` at once): `vod-transcode --chunk-seconds` and
-/// the tests use it to compare with the single-pass graph.
+/// What a whole chunked encode run in this process produced, and what each
+/// task cost (wall seconds), for the benchmark's time-to-ready simulation.
+#[derive(Debug)]
+pub struct ChunkedRun {
+    pub manifest: Manifest,
+    pub chunks: Vec<ChunkOutput>,
+    pub audio: Option<AudioOutput>,
+    /// Per chunk, in chunk order.
+    pub chunk_s: Vec<f64>,
+    pub audio_s: Option<f64>,
+    pub assemble_s: f64,
+}
+
+/// A whole chunked encode in this process, the chunks `jobs` at a time and
+/// then the audio: `vod-transcode --chunk-seconds` and the tests use it to
+/// compare with the single-pass graph.
 pub fn transcode_chunked(
     plan: &Plan,
     input: &Input,
     outdir: &Path,
     opts: &crate::RunOptions,
     jobs: usize,
-) -> Result<(Manifest, Vec<ChunkOutput>, Option<AudioOutput>)> {
+) -> Result<ChunkedRun> {
     let schedule = plan.chunks.as_ref().ok_or_else(|| {
         PipelineError::Plan(vod_plan::PlanError::InvalidPlan {
             detail: "the plan has no chunk schedule".into(),
@@ -105,8 +119,9 @@ pub fn transcode_chunked(
                     let Some(&index) = indices.get(i) else {
                         return;
                     };
+                    let started = Instant::now();
                     match encode_chunk(plan, index, input, outdir, opts, |_| {}) {
-                        Ok(out) => lock(&results).push(out),
+                        Ok(out) => lock(&results).push((out, started.elapsed().as_secs_f64())),
                         Err(e) => {
                             lock(&failed).get_or_insert(e);
                             return;
@@ -122,14 +137,18 @@ pub fn transcode_chunked(
     {
         return Err(e);
     }
-    let mut chunks = results
+    let mut done = results
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    chunks.sort_by_key(|c| c.chunk);
+    done.sort_by_key(|(c, _)| c.chunk);
+    let (chunks, chunk_s): (Vec<ChunkOutput>, Vec<f64>) = done.into_iter().unzip();
+    let started = Instant::now();
     let audio = match plan.audio {
         Some(_) => Some(encode_audio(plan, input, outdir, opts, |_| {})?),
         None => None,
     };
+    let audio_s = audio.as_ref().map(|_| started.elapsed().as_secs_f64());
+    let started = Instant::now();
     let manifest = assemble(
         plan,
         &chunks,
@@ -137,5 +156,12 @@ pub fn transcode_chunked(
         &outdir.join("thumbs/tiles"),
         outdir,
     )?;
-    Ok((manifest, chunks, audio))
+    Ok(ChunkedRun {
+        manifest,
+        chunks,
+        audio,
+        chunk_s,
+        audio_s,
+        assemble_s: started.elapsed().as_secs_f64(),
+    })
 }
