@@ -5,6 +5,7 @@ pub(crate) mod build;
 mod resize;
 mod rungs;
 mod scale;
+mod source;
 mod taps;
 
 use std::path::Path;
